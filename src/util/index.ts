@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './atomic.js';
+export * from './ids.js';
+export * from './log.js';
+export * from './db.js';
+export * from './rooted-path.js';
+export * from './events.js';
