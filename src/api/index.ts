@@ -1,0 +1,15 @@
+export { Router, createApiServer, API_VERSION, MIN_API_VERSION, SERVER_VERSION, BERTH_VERSION, compareVersions } from './server.js';
+export type { Ctx, Handler } from './server.js';
+export { STATUS_BY_KIND, statusOf } from './errors.js';
+export { frame, Demuxer } from './stdcopy.js';
+export { containerRoutes } from './routes/containers.js';
+export type { ContainersBackend } from './routes/containers.js';
+export { systemRoutes, goArch } from './routes/system.js';
+export type { SystemBackend } from './routes/system.js';
+export { parseFilters, matchLabels } from './filters.js';
+export { volumeRoutes } from './routes/volumes.js';
+export type { VolumesBackend } from './routes/volumes.js';
+export { networkRoutes } from './routes/networks.js';
+export type { NetworksBackend } from './routes/networks.js';
+export { imageRoutes } from './routes/images.js';
+export type { ImagesBackend } from './routes/images.js';

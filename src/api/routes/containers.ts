@@ -1,0 +1,397 @@
+// /containers/* and /exec/*: thin handlers over the container service.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { invalidArgument, conflict, type Logger } from '../../util/index.js';
+import {
+  type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView,
+} from '../../containers/index.js';
+import type { Router, Ctx } from '../server.js';
+import { frame } from '../stdcopy.js';
+import { parseFilters, matchLabels, type Filters } from '../filters.js';
+
+const execFileP = promisify(execFile);
+
+export interface LogRecordLike { stream: 'stdout' | 'stderr'; timeNano: string; line: Buffer }
+
+export interface ContainersBackend {
+  containers: ContainerService;
+  log: Logger;
+  endpoints(id: string): Record<string, any>;
+  readLogs(path: string, opts: { stdout: boolean; stderr: boolean; since?: number; until?: number; tail?: number | 'all'; follow?: boolean; signal?: AbortSignal; isRunning?: () => boolean }): AsyncIterable<LogRecordLike>;
+  parseTime(s: string): number;
+  stats(id: string, prev?: unknown): Promise<Record<string, any>>;
+  topPids(id: string): Promise<number[]>;
+  imageMatches(ancestor: string, rec: ContainerRecord): boolean;
+  diskUsage?(id: string): Promise<{ rw: number; rootfs: number }>;
+}
+
+const CONTAINER_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'];
+
+function streamType(ctx: Ctx, tty: boolean): string {
+  return !tty && ctx.versionAtLeast('1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+}
+
+/** Docker's detach sequence watcher (default ctrl-p,ctrl-q). */
+export function parseDetachKeys(spec: string | null | undefined): number[] {
+  const s = spec || 'ctrl-p,ctrl-q';
+  return s.split(',').map((k) => {
+    const key = k.trim();
+    if (/^ctrl-[a-z@\[\\\]^_]$/i.test(key)) {
+      const c = key[5]!.toLowerCase();
+      if (c >= 'a' && c <= 'z') return c.charCodeAt(0) - 96;
+      return { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, '_': 31 }[c]!;
+    }
+    if (key.length === 1) return key.charCodeAt(0);
+    throw invalidArgument(`Invalid detach keys (${spec}) provided`);
+  });
+}
+
+export function filterContainers(list: ContainerRecord[], f: Filters, be: ContainersBackend): ContainerRecord[] {
+  const byRef = (ref: string) => list.find((r) => r.Id === ref || r.Name === ref.replace(/^\//, '') || r.Id.startsWith(ref));
+  return list.filter((r) => {
+    if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
+    if (f.name && !f.name.some((v) => { try { return new RegExp(v.replace(/^\//, '')).test(r.Name); } catch { return r.Name.includes(v); } })) return false;
+    if (f.status) {
+      for (const s of f.status) {
+        if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
+          throw invalidArgument(`invalid filter 'status=${s}'`);
+        }
+      }
+      if (!f.status.includes(r.State.Status)) return false;
+    }
+    if (f.exited && !(r.State.Status === 'exited' && f.exited.includes(String(r.State.ExitCode)))) return false;
+    if (!matchLabels(f.label, r.Config.Labels)) return false;
+    if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
+    if (f.before) { const b = byRef(f.before[0]!); if (!b || !(r.Created < b.Created)) return false; }
+    if (f.since) { const s = byRef(f.since[0]!); if (!s || !(r.Created > s.Created)) return false; }
+    if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
+    if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
+    if (f['is-task'] && f['is-task'].includes('true')) return false;
+    return true;
+  });
+}
+
+export function containerRoutes(r: Router, be: ContainersBackend): void {
+  const svc = be.containers;
+
+  r.get('/containers/json', (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'), CONTAINER_FILTERS);
+    const all = ctx.qbool('all');
+    let list = svc.list();
+    if (!all && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    list = filterContainers(list, filters, be);
+    const limit = ctx.qint('limit', -1)!;
+    if (limit > 0) list = list.slice(0, limit);
+    const now = Date.now();
+    ctx.json(200, list.map((c) => listView(c, be.endpoints(c.Id), now)));
+  });
+
+  r.post('/containers/create', async (ctx) => {
+    const body = await ctx.body();
+    const name = ctx.query.get('name') ?? undefined;
+    const res = await svc.create(body, { name });
+    ctx.json(201, res);
+  });
+
+  r.get('/containers/{id}/json', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const execIds = [...svc.execs.values()].filter((e) => e.ContainerID === rec.Id && (e.Running || e.ExitCode === null)).map((e) => e.ID);
+    const size = ctx.qbool('size') && be.diskUsage ? await be.diskUsage(rec.Id) : undefined;
+    ctx.json(200, inspectView(rec, { endpoints: be.endpoints(rec.Id), execIds, dir: svc.dir(rec.Id), size }));
+  });
+
+  r.post('/containers/{id}/start', async (ctx) => {
+    if (ctx.query.get('detachKeys')) parseDetachKeys(ctx.query.get('detachKeys'));
+    try {
+      await svc.start(ctx.params.id!);
+    } catch (err) {
+      if ((err as { kind?: string }).kind === 'NotModified') { ctx.res.writeHead(304); ctx.res.end(); return; }
+      throw err;
+    }
+    ctx.noContent();
+  });
+
+  r.post('/containers/{id}/stop', async (ctx) => {
+    const t = ctx.query.get('t') ?? ctx.query.get('timeout');
+    try {
+      await svc.stop(ctx.params.id!, { timeout: t === null || t === '' ? undefined : Number(t), signal: ctx.query.get('signal') ?? undefined });
+    } catch (err) {
+      if ((err as { kind?: string }).kind === 'NotModified') { ctx.res.writeHead(304); ctx.res.end(); return; }
+      throw err;
+    }
+    ctx.noContent();
+  });
+
+  r.post('/containers/{id}/restart', async (ctx) => {
+    const t = ctx.query.get('t');
+    await svc.restart(ctx.params.id!, { timeout: t === null || t === '' ? undefined : Number(t), signal: ctx.query.get('signal') ?? undefined });
+    ctx.noContent();
+  });
+
+  r.post('/containers/{id}/kill', async (ctx) => {
+    await svc.kill(ctx.params.id!, ctx.query.get('signal') || undefined);
+    ctx.noContent();
+  });
+
+  r.post('/containers/{id}/pause', async (ctx) => { await svc.pause(ctx.params.id!); ctx.noContent(); });
+  r.post('/containers/{id}/unpause', async (ctx) => { await svc.unpause(ctx.params.id!); ctx.noContent(); });
+
+  r.post('/containers/{id}/rename', (ctx) => { svc.rename(ctx.params.id!, ctx.query.get('name') ?? ''); ctx.noContent(); });
+
+  r.post('/containers/{id}/resize', async (ctx) => {
+    await svc.resize(ctx.params.id!, ctx.qint('h', 0)!, ctx.qint('w', 0)!);
+    ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+    ctx.res.end();
+  });
+
+  r.delete('/containers/{id}', async (ctx) => {
+    await svc.remove(ctx.params.id!, { force: ctx.qbool('force'), volumes: ctx.qbool('v') });
+    ctx.noContent();
+  });
+
+  r.post('/containers/{id}/wait', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const condition = (ctx.query.get('condition') || 'not-running') as 'not-running' | 'next-exit' | 'removed';
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalidArgument(`invalid condition: "${condition}"`);
+    const result = svc.wait(rec.Id, condition);
+    // The Go client blocks until headers arrive: send them now.
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+    ctx.res.flushHeaders();
+    const res = await result;
+    const body = ctx.versionAtLeast('1.30') ? res : { StatusCode: res.StatusCode };
+    ctx.res.end(JSON.stringify(body) + '\n');
+  });
+
+  r.post('/containers/{id}/attach', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const wantStdin = ctx.qbool('stdin');
+    const wantStdout = ctx.qbool('stdout');
+    const wantStderr = ctx.qbool('stderr');
+    const detachKeys = parseDetachKeys(ctx.query.get('detachKeys'));
+    if (!ctx.qbool('stream') && !ctx.qbool('logs')) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    const tty = !!rec.Config.Tty;
+    if (rec.State.Status === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
+    const sock = ctx.hijack(streamType(ctx, tty));
+    attachSocket(sock, {
+      tty, wantStdin: wantStdin && !!rec.Config.OpenStdin, wantStdout, wantStderr, detachKeys, stdinOnce: !!rec.Config.StdinOnce,
+      connect: (s) => svc.attach(rec.Id, s),
+      onClose: (s) => svc.detachPending(rec.Id, s),
+      log: be.log,
+    });
+  });
+
+  r.get('/containers/{id}/logs', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const stdout = ctx.qbool('stdout');
+    const stderr = ctx.qbool('stderr');
+    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    const tailRaw = ctx.query.get('tail');
+    const tail = !tailRaw || tailRaw === 'all' ? 'all' : Number(tailRaw);
+    if (tail !== 'all' && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${tailRaw}`);
+    const since = ctx.query.get('since') ? be.parseTime(ctx.query.get('since')!) : undefined;
+    const until = ctx.query.get('until') ? be.parseTime(ctx.query.get('until')!) : undefined;
+    const timestamps = ctx.qbool('timestamps');
+    const follow = ctx.qbool('follow');
+    const tty = !!rec.Config.Tty;
+    const ac = new AbortController();
+    ctx.req.socket.on('close', () => ac.abort());
+    ctx.res.writeHead(200, { 'Content-Type': streamType(ctx, tty) });
+    ctx.res.flushHeaders();
+    try {
+      for await (const entry of be.readLogs(rec.LogPath, {
+        stdout, stderr, since, until, tail, follow, signal: ac.signal,
+        isRunning: () => { const cur = svc.store.find(rec.Id); return !!cur && (cur.State.Status === 'running' || cur.State.Status === 'paused' || cur.State.Status === 'restarting'); },
+      })) {
+        let data = entry.line;
+        if (timestamps) data = Buffer.concat([Buffer.from(entry.timeNano + ' '), data]);
+        const ok = ctx.res.write(tty ? data : frame(entry.stream === 'stdout' ? 1 : 2, data));
+        if (!ok) await new Promise((r) => ctx.res.once('drain', r));
+      }
+    } catch (err) {
+      if (!ac.signal.aborted && !tty) ctx.res.write(frame(3, Buffer.from(`${(err as Error).message}\n`)));
+    }
+    ctx.res.end();
+  });
+
+  r.get('/containers/{id}/top', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw conflict(`container ${rec.Id} is not running`);
+    const pids = new Set(await be.topPids(rec.Id));
+    const args = (ctx.query.get('ps_args') || '-ef').split(/\s+/).filter(Boolean);
+    const { stdout } = await execFileP('ps', args, { maxBuffer: 16 * 1024 * 1024 }).catch((err) => {
+      throw invalidArgument(`Error running ps: ${(err as Error).message}`);
+    });
+    const lines = stdout.split('\n').filter(Boolean);
+    const titles = lines[0]!.trim().split(/\s+/);
+    const pidIdx = titles.indexOf('PID');
+    if (pidIdx < 0) throw invalidArgument(`Couldn't find PID field in ps output`);
+    const processes: string[][] = [];
+    for (const line of lines.slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (!pids.has(Number(fields[pidIdx]))) continue;
+      const head = fields.slice(0, titles.length - 1);
+      head.push(fields.slice(titles.length - 1).join(' '));
+      processes.push(head);
+    }
+    ctx.json(200, { Titles: titles, Processes: processes });
+  });
+
+  r.get('/containers/{id}/stats', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const stream = ctx.query.get('stream') === null ? true : ctx.qbool('stream');
+    const oneShot = ctx.qbool('one-shot');
+    const running = () => { const c = svc.store.find(rec.Id); return !!c && (c.State.Status === 'running' || c.State.Status === 'paused'); };
+    const sample = async (prev?: unknown) => (running() ? be.stats(rec.Id, prev) : emptyStats(rec));
+    if (!stream) {
+      // Without one-shot Docker takes two samples a second apart so CPU % can be computed.
+      let s = await sample();
+      if (!oneShot && running()) { await new Promise((r) => setTimeout(r, 1000)); s = await sample(s); }
+      ctx.json(200, { ...s, name: `/${rec.Name}`, id: rec.Id });
+      return;
+    }
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+    let closed = false;
+    ctx.req.socket.on('close', () => { closed = true; });
+    let prev: unknown;
+    while (!closed) {
+      const s = await sample(prev).catch(() => emptyStats(rec));
+      ctx.res.write(JSON.stringify({ ...s, name: `/${rec.Name}`, id: rec.Id }) + '\n');
+      prev = s;
+      if (!running()) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    ctx.res.end();
+  });
+
+  r.post('/containers/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']);
+    const deleted: string[] = [];
+    const until = filters.until?.[0] ? be.parseTime(filters.until[0]) * 1000 : undefined;
+    for (const c of svc.list()) {
+      if (c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') continue;
+      if (until !== undefined && Date.parse(c.Created) >= until) continue;
+      if (!matchLabels(filters.label, c.Config.Labels)) continue;
+      if (filters['label!'] && !filters['label!'].every((l) => !matchLabels([l], c.Config.Labels))) continue;
+      await svc.remove(c.Id, {});
+      deleted.push(c.Id);
+    }
+    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+  });
+
+  // ------------------------------------------------------------ exec
+
+  r.post('/containers/{id}/exec', async (ctx) => {
+    const body = await ctx.body();
+    ctx.json(201, svc.execCreate(ctx.params.id!, body));
+  });
+
+  r.post('/exec/{id}/start', async (ctx) => {
+    const e = svc.execGet(ctx.params.id!);
+    const body = (await ctx.body({ optional: true })) ?? {};
+    if (body.Detach) {
+      await svc.execStart(e.ID);
+      ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+      ctx.res.end();
+      return;
+    }
+    const tty = body.Tty ?? e.ProcessConfig.tty;
+    const sock = ctx.hijack(streamType(ctx, !!tty));
+    attachSocket(sock, {
+      tty: !!tty, wantStdin: e.OpenStdin, wantStdout: e.OpenStdout || !e.OpenStdin, wantStderr: e.OpenStderr || !e.OpenStdin,
+      detachKeys: parseDetachKeys(e.DetachKeys || undefined), stdinOnce: true,
+      connect: (s) => svc.execStart(e.ID, s),
+      onClose: () => undefined,
+      log: be.log,
+      onConnectError: (err) => {
+        sock.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : frame(1, Buffer.from(`${(err as Error).message}\n`)));
+        e.ExitCode = /executable file not found|no such file/.test((err as Error).message) ? 127 : 126;
+      },
+    });
+  });
+
+  r.post('/exec/{id}/resize', async (ctx) => {
+    await svc.execResize(ctx.params.id!, ctx.qint('h', 0)!, ctx.qint('w', 0)!);
+    ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+    ctx.res.end();
+  });
+
+  r.get('/exec/{id}/json', (ctx) => {
+    const e = svc.execGet(ctx.params.id!);
+    ctx.json(200, {
+      CanRemove: e.CanRemove, ContainerID: e.ContainerID, DetachKeys: e.DetachKeys, ExitCode: e.ExitCode, ID: e.ID,
+      OpenStderr: e.OpenStderr, OpenStdin: e.OpenStdin, OpenStdout: e.OpenStdout, ProcessConfig: e.ProcessConfig,
+      Running: e.Running, Pid: e.Pid,
+    });
+  });
+}
+
+function emptyStats(rec: ContainerRecord) {
+  return {
+    read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: {}, num_procs: 0,
+    storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+    precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+    memory_stats: {}, name: `/${rec.Name}`, id: rec.Id,
+  };
+}
+
+interface AttachOpts {
+  tty: boolean;
+  wantStdin: boolean;
+  wantStdout: boolean;
+  wantStderr: boolean;
+  detachKeys: number[];
+  stdinOnce: boolean;
+  connect(s: AttachSession): Promise<void>;
+  onClose(s: AttachSession): void;
+  onConnectError?(err: unknown): void;
+  log: Logger;
+}
+
+/** Wire a hijacked socket to a container's (or exec's) stdio. */
+function attachSocket(sock: Socket, o: AttachOpts): void {
+  let ended = false;
+  const finish = () => { if (!ended) { ended = true; sock.end(); } };
+  // stdin from the client, with the detach sequence filtered out.
+  let stdin: NodeJS.ReadableStream | undefined;
+  if (o.wantStdin) {
+    const pt = new PassThrough();
+    let matched = 0;
+    sock.on('data', (chunk: Buffer) => {
+      const out: number[] = [];
+      for (const byte of chunk) {
+        if (byte === o.detachKeys[matched]) {
+          matched++;
+          if (matched === o.detachKeys.length) { if (out.length) pt.write(Buffer.from(out)); finish(); return; }
+          continue;
+        }
+        if (matched) { out.push(...o.detachKeys.slice(0, matched)); matched = 0; }
+        out.push(byte);
+      }
+      if (out.length) pt.write(Buffer.from(out));
+    });
+    sock.on('end', () => pt.end());
+    stdin = pt;
+  } else {
+    sock.resume();
+  }
+  const session: AttachSession = {
+    stdin,
+    stdinOnce: o.stdinOnce,
+    onData: (stream, chunk) => {
+      if (ended) return;
+      if (stream === 1 && !o.wantStdout) return;
+      if (stream === 2 && !o.wantStderr) return;
+      sock.write(o.tty ? chunk : frame(stream, chunk));
+    },
+    onEnd: finish,
+  };
+  sock.on('close', () => { ended = true; o.onClose(session); });
+  sock.on('error', () => undefined);
+  o.connect(session).catch((err) => {
+    o.log.debug('attach failed', { err: (err as Error).message });
+    o.onConnectError?.(err);
+    finish();
+  });
+}

@@ -1,0 +1,23 @@
+// /networks/*: pass-through to the network manager; connect/disconnect go through containers.
+import type { Router } from '../server.js';
+import { parseFilters } from '../filters.js';
+
+export interface NetworksBackend {
+  create(body: Record<string, any>): Promise<{ Id: string; Warning: string }>;
+  list(filters: Record<string, string[]>): unknown[];
+  inspect(idOrName: string): unknown;
+  remove(idOrName: string): Promise<void>;
+  prune(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] | null }>;
+  connect(network: string, body: Record<string, any>): Promise<void>;
+  disconnect(network: string, body: Record<string, any>): Promise<void>;
+}
+
+export function networkRoutes(r: Router, be: NetworksBackend): void {
+  r.get('/networks', (ctx) => ctx.json(200, be.list(parseFilters(ctx.query.get('filters'), ['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']))));
+  r.post('/networks/create', async (ctx) => ctx.json(201, await be.create(await ctx.body())));
+  r.post('/networks/prune', async (ctx) => ctx.json(200, await be.prune(parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']))));
+  r.get('/networks/{id}', (ctx) => ctx.json(200, be.inspect(ctx.params.id!)));
+  r.delete('/networks/{id}', async (ctx) => { await be.remove(ctx.params.id!); ctx.noContent(); });
+  r.post('/networks/{id}/connect', async (ctx) => { await be.connect(ctx.params.id!, await ctx.body()); ctx.res.writeHead(200); ctx.res.end(); });
+  r.post('/networks/{id}/disconnect', async (ctx) => { await be.disconnect(ctx.params.id!, await ctx.body()); ctx.res.writeHead(200); ctx.res.end(); });
+}

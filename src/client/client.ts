@@ -1,0 +1,240 @@
+// A Docker Engine API client over a unix socket (or plain TCP), promise based.
+// It negotiates the API version once with HEAD /_ping (as the docker CLI does), then prefixes
+// every path with /v<version>. Errors become ApiError (status + daemon message) or ConnectError.
+
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { parseHost, type Endpoint } from './host.js';
+import { ApiError, ConnectError, isConnectCode } from './errors.js';
+
+export const CLIENT_API_VERSION = '1.50';
+const FALLBACK_API_VERSION = '1.24';
+
+export type QueryValue = string | number | boolean | undefined | null | string[];
+export type Query = Record<string, QueryValue>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** JSON-encoded unless a Buffer, string or Readable. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Skip the version prefix (for /_ping). */
+  unversioned?: boolean;
+}
+
+export interface ClientOptions {
+  host: string;
+  /** Fixed API version (DOCKER_API_VERSION); disables negotiation. */
+  version?: string;
+  userAgent?: string;
+}
+
+export interface Hijacked {
+  socket: Duplex;
+  contentType: string;
+}
+
+export interface PingResult {
+  apiVersion: string;
+  osType: string;
+  experimental: boolean;
+  builderVersion: string;
+}
+
+export function versionLess(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+export function encodeQuery(q: Query | undefined): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null) continue;
+    const vals = Array.isArray(v) ? v : [v];
+    for (const one of vals) {
+      const s = typeof one === 'boolean' ? (one ? '1' : '0') : String(one);
+      parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(s)}`);
+    }
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function isReadable(x: unknown): x is Readable {
+  return !!x && typeof (x as Readable).pipe === 'function' && typeof (x as Readable).on === 'function';
+}
+
+async function readAll(res: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Decode an error response the way the Go client does: JSON only for exactly application/json. */
+async function toApiError(res: IncomingMessage): Promise<ApiError> {
+  const body = (await readAll(res)).toString('utf8');
+  const ct = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
+  let message = body.trim();
+  if (ct === 'application/json') {
+    try {
+      const j = JSON.parse(body) as { message?: string };
+      if (typeof j.message === 'string') message = j.message;
+    } catch {
+      /* keep the raw text */
+    }
+  }
+  if (!message) message = `${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+  return new ApiError(res.statusCode ?? 500, message);
+}
+
+export class Client {
+  readonly endpoint: Endpoint;
+  private fixedVersion: string | undefined;
+  private negotiating: Promise<string> | undefined;
+  private readonly userAgent: string;
+  ping?: PingResult;
+
+  constructor(opts: ClientOptions) {
+    this.endpoint = parseHost(opts.host);
+    this.fixedVersion = opts.version;
+    this.userAgent = opts.userAgent ?? 'berth-cli';
+  }
+
+  get host(): string {
+    return this.endpoint.url;
+  }
+
+  /** The negotiated API version (negotiating first if needed). */
+  async apiVersion(): Promise<string> {
+    if (this.fixedVersion) return this.fixedVersion;
+    this.negotiating ??= this.negotiate();
+    return (this.fixedVersion = await this.negotiating);
+  }
+
+  private async negotiate(): Promise<string> {
+    let res = await this.raw('HEAD', '/_ping', { unversioned: true });
+    res.resume();
+    if (res.statusCode !== 200 && res.statusCode !== 500) {
+      res = await this.raw('GET', '/_ping', { unversioned: true });
+      res.resume();
+    }
+    const h = res.headers;
+    const server = (h['api-version'] as string | undefined) || FALLBACK_API_VERSION;
+    this.ping = {
+      apiVersion: server,
+      osType: (h['ostype'] as string | undefined) ?? '',
+      experimental: h['docker-experimental'] === 'true',
+      builderVersion: (h['builder-version'] as string | undefined) ?? '',
+    };
+    return versionLess(server, CLIENT_API_VERSION) ? server : CLIENT_API_VERSION;
+  }
+
+  private options(method: string, path: string, headers: Record<string, string>): http.RequestOptions {
+    const base: http.RequestOptions = { method, path, headers: { 'User-Agent': this.userAgent, ...headers } };
+    if (this.endpoint.kind === 'unix') return { ...base, socketPath: this.endpoint.socketPath };
+    return { ...base, host: this.endpoint.host, port: this.endpoint.port };
+  }
+
+  private async fullPath(path: string, opts: RequestOptions): Promise<string> {
+    const prefix = opts.unversioned ? '' : `/v${await this.apiVersion()}`;
+    return prefix + path + encodeQuery(opts.query);
+  }
+
+  private wrapConnectError(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    return isConnectCode(code) ? new ConnectError(this.host, code) : err;
+  }
+
+  /** Send a request and return the response whatever its status. */
+  raw(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    return this.fullPath(path, opts).then(
+      (full) =>
+        new Promise<IncomingMessage>((resolve, reject) => {
+          const headers: Record<string, string> = { ...opts.headers };
+          const body = opts.body;
+          let payload: Buffer | string | undefined;
+          if (body !== undefined && !isReadable(body)) {
+            if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
+            else {
+              payload = JSON.stringify(body);
+              headers['Content-Type'] ??= 'application/json';
+            }
+            headers['Content-Length'] = String(Buffer.byteLength(payload));
+          }
+          const req = http.request({ ...this.options(method, full, headers), signal: opts.signal });
+          req.on('response', resolve);
+          req.on('error', (err) => reject(this.wrapConnectError(err)));
+          if (isReadable(body)) {
+            body.on('error', (err) => req.destroy(err));
+            body.pipe(req);
+          } else req.end(payload);
+        }),
+    );
+  }
+
+  /** Send a request; reject with ApiError on a status >= 400. */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    const res = await this.raw(method, path, opts);
+    if ((res.statusCode ?? 500) >= 400) throw await toApiError(res);
+    return res;
+  }
+
+  /** A request whose answer is JSON (or empty: returns undefined). */
+  async json<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    const text = (await readAll(res)).toString('utf8');
+    return (text.trim() ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T = unknown>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
+    return this.json<T>('GET', path, { query, signal });
+  }
+
+  post<T = unknown>(path: string, query?: Query, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return this.json<T>('POST', path, { query, body, headers });
+  }
+
+  delete<T = unknown>(path: string, query?: Query): Promise<T> {
+    return this.json<T>('DELETE', path, { query });
+  }
+
+  /**
+   * Upgrade the connection to a raw bidirectional stream (attach, exec start).
+   * Bytes that arrived with the 101 are pushed back so no early output is lost.
+   * A non-101 answer is decoded as an error, like the docker CLI does.
+   */
+  async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Hijacked> {
+    const full = await this.fullPath(path, opts);
+    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      payload = JSON.stringify(opts.body);
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    } else headers['Content-Type'] ??= 'text/plain';
+    return new Promise<Hijacked>((resolve, reject) => {
+      const req = http.request(this.options(method, full, headers));
+      req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (head.length) socket.unshift(head);
+        resolve({ socket, contentType: String(res.headers['content-type'] ?? '') });
+      });
+      req.on('response', (res: IncomingMessage) => {
+        if ((res.statusCode ?? 500) >= 400) toApiError(res).then(reject, reject);
+        else {
+          res.resume();
+          reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
+        }
+      });
+      req.on('error', (err) => reject(this.wrapConnectError(err)));
+      req.end(payload);
+    });
+  }
+}

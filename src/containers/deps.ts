@@ -1,0 +1,109 @@
+// What the container service needs from the layers below, as narrow roles.
+// daemon/wire.ts adapts the concrete stores and drivers to these.
+import type { Readable, Writable } from 'node:stream';
+
+export interface ImageInfo {
+  id: string;
+  config: Record<string, any>;
+  layers: { digest: string; diffId: string; mediaType: string; size: number }[];
+  repoTags: string[];
+}
+
+export interface ImageLookup {
+  get(ref: string): ImageInfo;
+}
+
+export interface RootfsProvider {
+  /** Unpack the image's layers (once) and return their directories, bottom first. */
+  layerDirs(image: ImageInfo): Promise<string[]>;
+  prepare(containerDir: string): Promise<{ upperDir: string; workDir: string }>;
+  mount(opts: { lowerDirs: string[]; upperDir: string; workDir: string; target: string }): Promise<void>;
+  unmount(target: string): Promise<void>;
+  isMounted(target: string): boolean;
+}
+
+export interface AttachStreams {
+  stdin?: Writable;
+  /** Emits ('data', stream: 1|2, chunk) through onData; ends when the process's output closes. */
+  onData(fn: (stream: 1 | 2, chunk: Buffer) => void): void;
+  onEnd(fn: () => void): void;
+  close(): void;
+}
+
+export interface ExitStatus { exitCode: number; oomKilled: boolean; finishedAt: Date }
+
+export interface RuntimeDriver {
+  create(id: string, opts: { bundleDir: string; spec: object; logPath: string; tty: boolean; openStdin: boolean; stdinOnce: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: number | string, opts?: { all?: boolean }): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  delete(id: string, opts?: { force?: boolean }): Promise<void>;
+  state(id: string): Promise<{ status: string; pid: number }>;
+  exitStatus(id: string): Promise<ExitStatus | undefined>;
+  waitExit(id: string): Promise<ExitStatus>;
+  attach(id: string): Promise<AttachStreams>;
+  resize(id: string, size: { height: number; width: number }): Promise<void>;
+  exec(id: string, opts: { process: object; tty: boolean; openStdin: boolean }): Promise<ExecHandle>;
+  stats(id: string): Promise<unknown>;
+  top(id: string): Promise<number[]>;
+  cleanup(id: string): Promise<void>;
+}
+
+export interface ExecHandle {
+  pid: number;
+  attach(): Promise<AttachStreams>;
+  start(): Promise<void>;
+  resize(size: { height: number; width: number }): Promise<void>;
+  wait(): Promise<number>;
+}
+
+export interface SpecInput {
+  id: string;
+  rootfs: string;
+  readonlyRootfs: boolean;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: string;
+  hostname: string;
+  domainname: string;
+  tty: boolean;
+  consoleSize?: [number, number];
+  hostConfig: Record<string, any>;
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  netnsPath?: string;
+  networkMode: string;
+  init: boolean;
+}
+
+export interface SpecBuilder {
+  /** Resolve `User` against the image's /etc/passwd and /etc/group inside `rootfs`. */
+  resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids: number[] };
+  build(input: SpecInput): object;
+}
+
+export interface VolumePlumbing {
+  /** Make sure a named volume exists (create it when missing); returns its host path. */
+  ensure(name: string, opts: { anonymous: boolean; containerId: string }): Promise<{ name: string; mountpoint: string; fresh: boolean }>;
+  populate(name: string, fromDir: string): Promise<void>;
+  release(name: string, containerId: string): void;
+  remove(name: string): Promise<void>;
+}
+
+export interface NetworkPlumbing {
+  prepare(containerId: string, mode: string): Promise<{ netnsPath?: string }>;
+  attach(containerId: string, opts: {
+    containerName: string; hostname: string; mode: string;
+    endpoints: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string }; MacAddress?: string }>;
+    portBindings: Record<string, { HostIp?: string; HostPort?: string }[]>;
+    exposedPorts: string[];
+    publishAll: boolean;
+  }): Promise<{ networks: Record<string, any>; ports: Record<string, { HostIp: string; HostPort: string }[] | null> }>;
+  writeFiles(containerDir: string, opts: { hostname: string; domainname: string; extraHosts: string[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[]; mode: string; containerId: string }): Promise<{ hostsPath: string; hostnamePath: string; resolvConfPath: string }>;
+  teardown(containerId: string): Promise<void>;
+  release(containerId: string): Promise<void>;
+  endpoints(containerId: string): Record<string, any>;
+}
+
+export type { Readable };

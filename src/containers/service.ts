@@ -1,0 +1,681 @@
+// The container lifecycle: create, start, stop, kill, wait, remove, attach,
+// exec, and what happens when a process exits. The record lives in SQLite;
+// live handles (attach sessions, exit watchers) live here in memory.
+import { mkdirSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { cpus as availableCpusList } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import {
+  type DB, type Logger, type EventSink, newId, randomName, invalidArgument, conflict, notFound,
+  notModified, resolveInRoot,
+} from '../util/index.js';
+import { ContainerStore } from './store.js';
+import type { ContainerRecord, Status } from './types.js';
+import { collectMounts } from './mounts.js';
+import type {
+  ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
+} from './deps.js';
+import { signalNumber } from './signals.js';
+
+export interface ContainerServiceDeps {
+  db: DB;
+  root: string; // <data-root>/containers
+  log: Logger;
+  events: EventSink;
+  images: ImageLookup;
+  rootfs: RootfsProvider;
+  runtime: RuntimeDriver;
+  spec: SpecBuilder;
+  volumes: VolumePlumbing;
+  network: NetworkPlumbing;
+  /** Volumes in use elsewhere need this to report users. */
+}
+
+export interface AttachSession {
+  stdin?: NodeJS.ReadableStream;
+  stdinOnce: boolean;
+  onData(stream: 1 | 2, chunk: Buffer): void;
+  onEnd(): void;
+}
+
+type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+interface Waiter { condition: WaitCondition; resolve: (r: { StatusCode: number; Error: { Message: string } | null }) => void }
+
+export interface ExecRecord {
+  ID: string;
+  ContainerID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  DetachKeys: string;
+  Config: Record<string, any>;
+  handle?: ExecHandle;
+}
+
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class ContainerService {
+  readonly store: ContainerStore;
+  private pendingAttach = new Map<string, AttachSession[]>();
+  private waiters = new Map<string, Waiter[]>();
+  private watching = new Set<string>();
+  private locks = new Map<string, Promise<unknown>>();
+  readonly execs = new Map<string, ExecRecord>();
+
+  constructor(private readonly d: ContainerServiceDeps) {
+    this.store = new ContainerStore(d.db);
+    mkdirSync(d.root, { recursive: true });
+  }
+
+  get(ref: string): ContainerRecord { return this.store.get(ref); }
+  list(): ContainerRecord[] { return this.store.all(); }
+  dir(id: string): string { return join(this.d.root, id); }
+
+  /** Serialise lifecycle operations per container. */
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    try { return await next; } finally { if (this.locks.get(id) === next) this.locks.delete(id); }
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(body: Record<string, any>, opts: { name?: string }): Promise<{ Id: string; Warnings: string[] }> {
+    if (!body || typeof body !== 'object') throw invalidArgument('invalid container config');
+    const hostConfig: Record<string, any> = body.HostConfig ?? {};
+    const networkingConfig: Record<string, any> = body.NetworkingConfig ?? {};
+    const config: Record<string, any> = { ...body };
+    delete config.HostConfig;
+    delete config.NetworkingConfig;
+    if (!config.Image) throw invalidArgument('config cannot be empty in order to create a container');
+    let name = opts.name;
+    if (name !== undefined && name !== '') {
+      if (!NAME_RE.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+    } else {
+      name = randomName();
+      for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
+    }
+    validateHostConfig(hostConfig);
+    const image = this.d.images.get(config.Image);
+    const ic = (image.config.config ?? {}) as Record<string, any>;
+    const id = newId();
+    const merged = mergeConfig(config, ic, id);
+    const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
+    if (args.length === 0) throw invalidArgument('no command specified');
+    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined);
+    const dir = this.dir(id);
+    const now = new Date().toISOString();
+    const rec: ContainerRecord = {
+      Id: id, Name: name, Created: now, Image: config.Image, ImageId: image.id,
+      Config: merged, HostConfig: normalizeHostConfig(hostConfig), NetworkingConfig: networkingConfig,
+      State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z', OOMKilled: false },
+      Path: args[0]!, Args: args.slice(1), RestartCount: 0, Mounts: mounts, LayerDirs: [], ManualStop: false,
+      HostnamePath: '', HostsPath: '', ResolvConfPath: '', LogPath: join(dir, `${id}-json.log`), Ports: {},
+    };
+    if (this.store.byName(name)) this.store.insert(rec); // throws Docker's name conflict
+    // Build on disk first; the DB row commits the container. A crash before it
+    // leaves a directory that startup sweeps away.
+    mkdirSync(dir, { recursive: true });
+    try {
+      rec.LayerDirs = await this.d.rootfs.layerDirs(image);
+      await this.d.rootfs.prepare(dir);
+      mkdirSync(join(dir, 'rootfs'), { recursive: true });
+      for (const m of mounts) {
+        if (m.Type !== 'volume') continue;
+        const v = await this.d.volumes.ensure(m.Name ?? '', { anonymous: !!m.Anonymous, containerId: id });
+        m.Name = v.name;
+        m.Source = v.mountpoint;
+      }
+      this.store.insert(rec);
+    } catch (err) {
+      for (const m of mounts) if (m.Type === 'volume' && m.Name) this.d.volumes.release(m.Name, id);
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    this.d.events('container', 'create', id, { image: rec.Image, name });
+    return { Id: id, Warnings: [] };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async start(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    return this.locked(rec.Id, () => this.startLocked(rec));
+  }
+
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    if (rec.State.Status === 'running') throw notModified('container already started');
+    if (rec.State.Status === 'paused') throw conflict('cannot start a paused container, try unpause instead');
+    if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
+    const id = rec.Id;
+    const dir = this.dir(id);
+    const rootfs = join(dir, 'rootfs');
+    const hc = rec.HostConfig;
+    const cfg = rec.Config;
+    try {
+      // A previous run may have left runtime state behind.
+      await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
+      if (!this.d.rootfs.isMounted(rootfs)) {
+        await this.d.rootfs.mount({ lowerDirs: rec.LayerDirs, upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: rootfs });
+      }
+      const cwd = cfg.WorkingDir || '/';
+      if (cwd !== '/') {
+        const hostCwd = resolveInRoot(rootfs, cwd);
+        mkdirSync(hostCwd, { recursive: true });
+      }
+      // Resolve the user early so a bad one fails before anything runs.
+      this.d.spec.resolveUser(rootfs, cfg.User || '');
+      const specMounts: { destination: string; type: string; source: string; options: string[] }[] = [];
+      for (const m of rec.Mounts) {
+        if (m.Type === 'volume') {
+          const v = await this.d.volumes.ensure(m.Name!, { anonymous: !!m.Anonymous, containerId: id });
+          m.Source = v.mountpoint;
+          const nocopy = m.Options?.includes('nocopy');
+          if (v.fresh && !nocopy) {
+            const from = resolveInRoot(rootfs, m.Destination);
+            if (existsSync(from)) await this.d.volumes.populate(v.name, from);
+          }
+          specMounts.push({ destination: m.Destination, type: 'bind', source: m.Source, options: ['rbind', m.RW ? 'rw' : 'ro', 'rprivate'] });
+        } else if (m.Type === 'bind') {
+          if (!existsSync(m.Source)) {
+            if (m.Options?.includes('nocreate')) {
+              throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+            }
+            mkdirSync(m.Source, { recursive: true });
+          }
+          specMounts.push({ destination: m.Destination, type: 'bind', source: m.Source, options: ['rbind', m.RW ? 'rw' : 'ro', m.Propagation || 'rprivate'] });
+        } else {
+          const opts = ['nosuid', 'nodev', 'noexec', ...(m.Options ?? [])];
+          if (!m.RW) opts.push('ro');
+          specMounts.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts });
+        }
+      }
+      const mode = networkMode(hc);
+      const { netnsPath } = await this.d.network.prepare(id, mode);
+      const endpoints = rec.NetworkingConfig?.EndpointsConfig ?? {};
+      const net = await this.d.network.attach(id, {
+        containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
+        portBindings: hc.PortBindings ?? {}, exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
+      });
+      rec.Ports = net.ports;
+      const files = await this.d.network.writeFiles(dir, {
+        hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
+        dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,
+      });
+      rec.HostsPath = files.hostsPath;
+      rec.HostnamePath = files.hostnamePath;
+      rec.ResolvConfPath = files.resolvConfPath;
+      const destinations = new Set(specMounts.map((m) => m.destination));
+      for (const [dst, src] of [['/etc/resolv.conf', files.resolvConfPath], ['/etc/hostname', files.hostnamePath], ['/etc/hosts', files.hostsPath]] as const) {
+        if (src && !destinations.has(dst)) specMounts.push({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', hc.ReadonlyRootfs ? 'ro' : 'rw'] });
+      }
+      const env = [...(cfg.Env ?? [])];
+      const spec = this.d.spec.build({
+        id, rootfs, readonlyRootfs: !!hc.ReadonlyRootfs, args: [rec.Path, ...rec.Args], env,
+        cwd, user: cfg.User || '', hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', tty: !!cfg.Tty,
+        consoleSize: Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
+        hostConfig: hc, mounts: specMounts, netnsPath, networkMode: mode, init: !!hc.Init,
+      });
+      const logMax = parseSize(hc.LogConfig?.Config?.['max-size']);
+      const { pid } = await this.d.runtime.create(id, {
+        bundleDir: dir, spec, logPath: rec.LogPath, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce,
+        logSizeMax: logMax,
+      });
+      // Attach everyone who asked before start, so no early output is lost.
+      const sessions = this.pendingAttach.get(id) ?? [];
+      this.pendingAttach.delete(id);
+      for (const s of sessions) await this.connectSession(id, s).catch((err) => { this.d.log.warn('attach failed', { id, err }); s.onEnd(); });
+      await this.d.runtime.start(id);
+      rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
+      rec.ManualStop = false;
+      this.store.save(rec);
+      this.watchExit(rec.Id);
+      this.d.events('container', 'start', id, { image: rec.Image, name: rec.Name });
+    } catch (err) {
+      const msg = (err as Error).message;
+      rec.State = { ...rec.State, Error: msg, ExitCode: /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128 };
+      this.store.save(rec);
+      for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
+      this.pendingAttach.delete(id);
+      await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
+      await this.d.network.teardown(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  /** Follow a running container until it exits; works across daemon restarts. */
+  watchExit(id: string): void {
+    if (this.watching.has(id)) return;
+    this.watching.add(id);
+    void this.d.runtime.waitExit(id).then(
+      (st) => this.onExit(id, st),
+      (err) => { this.d.log.error('waiting for container exit failed', { id, err }); this.watching.delete(id); },
+    );
+  }
+
+  private async onExit(id: string, st: ExitStatus): Promise<void> {
+    this.watching.delete(id);
+    const rec = this.store.find(id);
+    if (!rec) return;
+    await this.locked(id, async () => {
+      rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: st.exitCode, OOMKilled: st.oomKilled, FinishedAt: st.finishedAt.toISOString() };
+      this.store.save(rec);
+      await this.d.runtime.delete(id, { force: true }).catch((err) => this.d.log.warn('runtime delete failed', { id, err }));
+      await this.d.network.teardown(id).catch((err) => this.d.log.warn('network teardown failed', { id, err }));
+      await this.d.runtime.cleanup(id).catch(() => undefined);
+      if (st.oomKilled) this.d.events('container', 'oom', id, { image: rec.Image, name: rec.Name });
+      this.d.events('container', 'die', id, { exitCode: String(st.exitCode), image: rec.Image, name: rec.Name });
+    });
+    this.notify(id, ['next-exit', 'not-running'], st.exitCode);
+    const policy = rec.HostConfig.RestartPolicy ?? {};
+    const wantRestart = !rec.ManualStop && !rec.HostConfig.AutoRemove && (
+      policy.Name === 'always' || policy.Name === 'unless-stopped' ||
+      (policy.Name === 'on-failure' && st.exitCode !== 0 && (!policy.MaximumRetryCount || rec.RestartCount < policy.MaximumRetryCount)));
+    if (wantRestart) {
+      rec.RestartCount++;
+      const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
+      setTimeout(() => { void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err })); }, delay).unref();
+      return;
+    }
+    if (rec.HostConfig.AutoRemove) {
+      await this.remove(id, { force: true, volumes: true }).catch((err) => this.d.log.warn('auto-remove failed', { id, err }));
+    }
+  }
+
+  private notify(id: string, conditions: WaitCondition[], code: number): void {
+    const list = this.waiters.get(id) ?? [];
+    const keep: Waiter[] = [];
+    for (const w of list) {
+      if (conditions.includes(w.condition)) w.resolve({ StatusCode: code, Error: null });
+      else keep.push(w);
+    }
+    if (keep.length) this.waiters.set(id, keep); else this.waiters.delete(id);
+  }
+
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const rec = this.store.get(ref);
+    if (condition === 'not-running' && rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') {
+      return { StatusCode: rec.State.ExitCode, Error: null };
+    }
+    return new Promise((resolve) => {
+      const list = this.waiters.get(rec.Id) ?? [];
+      list.push({ condition, resolve });
+      this.waiters.set(rec.Id, list);
+    });
+  }
+
+  // ---------------------------------------------------------------- stop / kill
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const rec = this.store.get(ref);
+    const sig = signal ? signalNumber(signal) : 9;
+    if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') {
+      throw conflict(`cannot kill container: ${ref}: container ${rec.Id} is not running`);
+    }
+    if (sig === 9 || sig === 15) rec.ManualStop = true;
+    this.store.save(rec);
+    await this.d.runtime.kill(rec.Id, sig);
+    this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
+  }
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw notModified('container already stopped');
+    rec.ManualStop = true;
+    this.store.save(rec);
+    const sig = signalNumber(opts.signal || rec.Config.StopSignal || 'SIGTERM');
+    const timeout = opts.timeout ?? (typeof rec.Config.StopTimeout === 'number' ? rec.Config.StopTimeout : 10);
+    const exited = this.wait(rec.Id, 'not-running');
+    if (rec.State.Status === 'paused') await this.d.runtime.resume(rec.Id).catch(() => undefined);
+    await this.d.runtime.kill(rec.Id, sig).catch(() => undefined);
+    this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
+    if (timeout < 0) await exited;
+    else {
+      const t = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), timeout * 1000).unref())]);
+      if (!t) {
+        await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
+        this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: '9' });
+        await exited;
+      }
+    }
+    this.d.events('container', 'stop', rec.Id, { image: rec.Image, name: rec.Name });
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status === 'running' || rec.State.Status === 'paused') await this.stop(rec.Id, opts);
+    await this.start(rec.Id);
+    this.d.events('container', 'restart', rec.Id, { image: rec.Image, name: rec.Name });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status === 'paused') throw conflict(`container ${rec.Id} is already paused`);
+    if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
+    await this.d.runtime.pause(rec.Id);
+    rec.State.Status = 'paused';
+    this.store.save(rec);
+    this.d.events('container', 'pause', rec.Id, { image: rec.Image, name: rec.Name });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status !== 'paused') throw conflict(`container ${rec.Id} is not paused`);
+    await this.d.runtime.resume(rec.Id);
+    rec.State.Status = 'running';
+    this.store.save(rec);
+    this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
+  }
+
+  rename(ref: string, newName: string): void {
+    const rec = this.store.get(ref);
+    if (!newName || !NAME_RE.test(newName)) throw invalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const name = newName.replace(/^\//, '');
+    if (name === rec.Name) throw invalidArgument('Renaming a container with the same name as its current name');
+    const other = this.store.byName(name);
+    if (other) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const old = rec.Name;
+    rec.Name = name;
+    this.store.save(rec);
+    this.d.events('container', 'rename', rec.Id, { oldName: `/${old}`, name, image: rec.Image });
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
+      if (!opts.force) {
+        throw conflict(`cannot remove container "/${rec.Name}": container is ${rec.State.Status}: stop the container before removing or force remove`);
+      }
+      rec.ManualStop = true;
+      this.store.save(rec);
+      const exited = this.wait(rec.Id, 'not-running');
+      if (rec.State.Status === 'paused') await this.d.runtime.resume(rec.Id).catch(() => undefined);
+      await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
+    await this.locked(rec.Id, async () => {
+      if (!this.store.find(rec.Id)) return;
+      rec.State.Status = 'removing';
+      await this.d.runtime.delete(rec.Id, { force: true }).catch(() => undefined);
+      await this.d.network.teardown(rec.Id).catch(() => undefined);
+      await this.d.network.release(rec.Id).catch(() => undefined);
+      const rootfs = join(this.dir(rec.Id), 'rootfs');
+      if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs);
+      // Row first: a crash after this leaves only a directory for startup to sweep.
+      this.store.delete(rec.Id);
+      for (const m of rec.Mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        this.d.volumes.release(m.Name, rec.Id);
+        if (opts.volumes && m.Anonymous) await this.d.volumes.remove(m.Name).catch(() => undefined);
+      }
+      await this.d.runtime.cleanup(rec.Id).catch(() => undefined);
+      rmSync(this.dir(rec.Id), { recursive: true, force: true });
+    });
+    this.d.events('container', 'destroy', rec.Id, { image: rec.Image, name: rec.Name });
+    this.notify(rec.Id, ['removed', 'next-exit', 'not-running'], rec.State.ExitCode);
+  }
+
+  // ---------------------------------------------------------------- attach
+
+  /** Attach to a container's stdio; before start the session waits for it. */
+  async attach(ref: string, session: AttachSession): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status === 'running' || rec.State.Status === 'paused') {
+      await this.connectSession(rec.Id, session);
+      return;
+    }
+    if (rec.State.Status === 'exited' || rec.State.Status === 'dead' || rec.State.Status === 'created') {
+      const list = this.pendingAttach.get(rec.Id) ?? [];
+      list.push(session);
+      this.pendingAttach.set(rec.Id, list);
+      return;
+    }
+    throw conflict(`You cannot attach to a stopped container, start it first`);
+  }
+
+  detachPending(id: string, session: AttachSession): void {
+    const list = this.pendingAttach.get(id);
+    if (!list) return;
+    const i = list.indexOf(session);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private async connectSession(id: string, s: AttachSession): Promise<void> {
+    const streams: AttachStreams = await this.d.runtime.attach(id);
+    streams.onData((stream, chunk) => s.onData(stream, chunk));
+    streams.onEnd(() => s.onEnd());
+    if (s.stdin && streams.stdin) {
+      const stdin: Writable = streams.stdin;
+      s.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));
+      s.stdin.on('end', () => { if (s.stdinOnce) stdin.end(); });
+      s.stdin.on('error', () => undefined);
+    }
+  }
+
+  async resize(ref: string, h: number, w: number): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    await this.d.runtime.resize(rec.Id, { height: h, width: w });
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  execCreate(ref: string, body: Record<string, any>): { Id: string } {
+    const rec = this.store.get(ref);
+    if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`);
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    const cmd: string[] = Array.isArray(body.Cmd) ? body.Cmd : typeof body.Cmd === 'string' ? [body.Cmd] : [];
+    if (cmd.length === 0) throw invalidArgument('No exec command specified');
+    const id = newId();
+    this.execs.set(id, {
+      ID: id, ContainerID: rec.Id, Running: false, ExitCode: null, Pid: 0,
+      ProcessConfig: { tty: !!body.Tty, entrypoint: cmd[0]!, arguments: cmd.slice(1), privileged: !!body.Privileged, user: body.User ?? '' },
+      OpenStdin: !!body.AttachStdin, OpenStdout: !!body.AttachStdout, OpenStderr: !!body.AttachStderr,
+      CanRemove: false, DetachKeys: body.DetachKeys ?? '', Config: body,
+    });
+    this.d.events('container', `exec_create: ${cmd.join(' ')}`, rec.Id, { execID: id, image: rec.Image, name: rec.Name });
+    return { Id: id };
+  }
+
+  execGet(id: string): ExecRecord {
+    const e = this.execs.get(id);
+    if (!e) throw notFound(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  /** Start an exec. With a session, output flows to it before the process runs. */
+  async execStart(id: string, session?: AttachSession): Promise<void> {
+    const e = this.execGet(id);
+    if (e.Running || e.ExitCode !== null) throw conflict(`Exec command ${id} has already run`);
+    const rec = this.store.get(e.ContainerID);
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    const c = e.Config;
+    const rootfs = join(this.dir(rec.Id), 'rootfs');
+    const user = this.d.spec.resolveUser(rootfs, c.User || rec.Config.User || '');
+    const env = mergeEnv(rec.Config.Env ?? [], c.Env ?? []);
+    const process = {
+      terminal: !!c.Tty,
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      args: [e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments],
+      env,
+      cwd: c.WorkingDir || rec.Config.WorkingDir || '/',
+      capabilities: undefined as unknown,
+      noNewPrivileges: false,
+      consoleSize: Array.isArray(c.ConsoleSize) && c.ConsoleSize[0] ? { height: c.ConsoleSize[0], width: c.ConsoleSize[1] } : undefined,
+      privileged: !!c.Privileged,
+    };
+    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session });
+    e.handle = handle;
+    e.Pid = handle.pid;
+    if (session) {
+      const streams = await handle.attach();
+      streams.onData((stream, chunk) => session.onData(stream, chunk));
+      streams.onEnd(() => session.onEnd());
+      if (session.stdin && streams.stdin) {
+        const stdin = streams.stdin;
+        session.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));
+        session.stdin.on('end', () => stdin.end());
+        session.stdin.on('error', () => undefined);
+      }
+    }
+    await handle.start();
+    e.Running = true;
+    this.d.events('container', `exec_start: ${[e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments].join(' ')}`, rec.Id, { execID: id, image: rec.Image, name: rec.Name });
+    void handle.wait().then((code) => {
+      e.Running = false;
+      e.ExitCode = code;
+      e.Pid = 0;
+      this.d.events('container', 'exec_die', rec.Id, { execID: id, exitCode: String(code), image: rec.Image, name: rec.Name });
+    }, (err) => {
+      e.Running = false;
+      e.ExitCode = 126;
+      this.d.log.warn('exec wait failed', { id, err });
+    });
+  }
+
+  async execResize(id: string, h: number, w: number): Promise<void> {
+    const e = this.execGet(id);
+    if (!e.handle) throw conflict(`Exec ${id} is not running`);
+    await e.handle.resize({ height: h, width: w });
+  }
+
+  // ---------------------------------------------------------------- startup
+
+  /** After a daemon (re)start: learn what happened to containers while we were away. */
+  async reconcile(): Promise<void> {
+    for (const rec of this.store.all()) {
+      if (rec.State.Status === 'removing') {
+        await this.remove(rec.Id, { force: true }).catch((err) => this.d.log.warn('finishing removal failed', { id: rec.Id, err }));
+        continue;
+      }
+      if (rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') continue;
+      const st = await this.d.runtime.state(rec.Id).catch(() => ({ status: 'unknown', pid: 0 }));
+      if (st.status === 'running' || st.status === 'paused') {
+        if (st.status !== rec.State.Status) { rec.State.Status = st.status as Status; this.store.save(rec); }
+        this.watchExit(rec.Id);
+        continue;
+      }
+      const exit = await this.d.runtime.exitStatus(rec.Id).catch(() => undefined);
+      await this.onExit(rec.Id, exit ?? { exitCode: 255, oomKilled: false, finishedAt: new Date() });
+    }
+    // Directories without a record are leftovers of a crash during create or rm.
+    for (const name of readdirSync(this.d.root)) {
+      if (/^[a-f0-9]{64}$/.test(name) && !this.store.find(name)) {
+        const rootfs = join(this.d.root, name, 'rootfs');
+        if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs).catch(() => undefined);
+        rmSync(join(this.d.root, name), { recursive: true, force: true });
+        this.d.log.info('removed leftover container directory', { id: name });
+      }
+    }
+  }
+
+  imageInUse(imageId: string): string | undefined {
+    return this.store.all().find((r) => r.ImageId === imageId)?.Id;
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+export function mergeEnv(base: string[], extra: string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...base, ...extra]) {
+    const k = e.split('=')[0]!;
+    out.set(k, e);
+  }
+  return [...out.values()];
+}
+
+function mergeConfig(config: Record<string, any>, ic: Record<string, any>, id: string): Record<string, any> {
+  const c = { ...config };
+  const userEntrypoint = c.Entrypoint !== undefined && c.Entrypoint !== null;
+  if (typeof c.Entrypoint === 'string') c.Entrypoint = [c.Entrypoint];
+  if (typeof c.Cmd === 'string') c.Cmd = [c.Cmd];
+  if (!userEntrypoint) c.Entrypoint = ic.Entrypoint ?? null;
+  else if (Array.isArray(c.Entrypoint) && c.Entrypoint.length === 1 && c.Entrypoint[0] === '') c.Entrypoint = null;
+  if (!c.Cmd || c.Cmd.length === 0) c.Cmd = userEntrypoint ? c.Cmd ?? null : ic.Cmd ?? null;
+  let env = mergeEnv(ic.Env ?? [], c.Env ?? []);
+  if (!env.some((e) => e.startsWith('PATH='))) env = [DEFAULT_PATH, ...env];
+  c.Env = env;
+  c.WorkingDir = c.WorkingDir || ic.WorkingDir || '';
+  c.User = c.User || ic.User || '';
+  c.Labels = { ...(ic.Labels ?? {}), ...(c.Labels ?? {}) };
+  c.ExposedPorts = { ...(ic.ExposedPorts ?? {}), ...(c.ExposedPorts ?? {}) };
+  if (Object.keys(c.ExposedPorts).length === 0) delete c.ExposedPorts;
+  c.Volumes = { ...(ic.Volumes ?? {}), ...(c.Volumes ?? {}) };
+  if (Object.keys(c.Volumes).length === 0) c.Volumes = null;
+  c.StopSignal = c.StopSignal || ic.StopSignal || undefined;
+  if (!c.Healthcheck && ic.Healthcheck) c.Healthcheck = ic.Healthcheck;
+  c.Hostname = c.Hostname || id.slice(0, 12);
+  c.Domainname = c.Domainname ?? '';
+  c.AttachStdin = !!c.AttachStdin;
+  c.AttachStdout = !!c.AttachStdout;
+  c.AttachStderr = !!c.AttachStderr;
+  c.Tty = !!c.Tty;
+  c.OpenStdin = !!c.OpenStdin;
+  c.StdinOnce = !!c.StdinOnce;
+  c.OnBuild = c.OnBuild ?? null;
+  return c;
+}
+
+function networkMode(hc: Record<string, any>): string {
+  const m = hc.NetworkMode;
+  return !m || m === 'default' ? 'bridge' : m;
+}
+
+function normalizeHostConfig(hc: Record<string, any>): Record<string, any> {
+  const out = { ...hc };
+  out.NetworkMode = networkMode(hc);
+  out.RestartPolicy = hc.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
+  if (!out.RestartPolicy.Name) out.RestartPolicy = { ...out.RestartPolicy, Name: 'no' };
+  out.LogConfig = hc.LogConfig?.Type ? hc.LogConfig : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
+  return out;
+}
+
+const LIMIT = 2 ** 53;
+
+function validateHostConfig(hc: Record<string, any>): void {
+  const nonNeg = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'ShmSize', 'BlkioWeight'];
+  for (const k of nonNeg) {
+    const v = hc[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v > LIMIT) throw invalidArgument(`invalid value for ${k}: ${v}`);
+    if (v < 0 && !(k === 'MemorySwap' && v === -1) && !(k === 'CpuQuota' && v === -1)) throw invalidArgument(`invalid value for ${k}: ${v}`);
+  }
+  if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  if (hc.MemorySwap && hc.MemorySwap > 0 && hc.Memory && hc.MemorySwap < hc.Memory) {
+    throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (hc.NanoCpus && hc.CpuQuota) throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (hc.NanoCpus) {
+    const cpus = availableCpus() || 1;
+    if (hc.NanoCpus < 1e7 || hc.NanoCpus > cpus * 1e9) {
+      throw invalidArgument(`range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+    }
+  }
+  if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && typeof hc.PidsLimit !== 'number') throw invalidArgument('invalid PidsLimit');
+  const rp = hc.RestartPolicy?.Name;
+  if (rp && !['no', 'always', 'unless-stopped', 'on-failure', ''].includes(rp)) throw invalidArgument(`invalid restart policy '${rp}'`);
+  if (hc.AutoRemove && rp && rp !== 'no' && rp !== '') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+}
+
+export function parseSize(s: unknown): number | undefined {
+  if (typeof s !== 'string' || !s) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(s.trim());
+  if (!m) throw invalidArgument(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+const availableCpus = () => availableCpusList().length;

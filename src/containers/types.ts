@@ -1,0 +1,55 @@
+// The serialisable container record, kept apart from live handles (STYLE.md §c.8).
+// Config/HostConfig/NetworkingConfig are stored as the Docker API sent them.
+
+export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  Status: Status;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  OOMKilled: boolean;
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** Options for tmpfs, or bind flags, kept for the spec. */
+  Options?: string[];
+  /** Anonymous volumes are removed with `rm -v`. */
+  Anonymous?: boolean;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  Name: string; // without the leading '/'
+  Created: string;
+  Image: string; // as the user gave it
+  ImageId: string;
+  Config: Record<string, any>;
+  HostConfig: Record<string, any>;
+  NetworkingConfig: Record<string, any>;
+  State: ContainerState;
+  Path: string;
+  Args: string[];
+  RestartCount: number;
+  Mounts: MountPoint[];
+  LayerDirs: string[];
+  /** Set by stop/kill from the user, so restart policies don't bring it back. */
+  ManualStop: boolean;
+  HostnamePath: string;
+  HostsPath: string;
+  ResolvConfPath: string;
+  LogPath: string;
+  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+}
+
+export const TERMINAL: Status[] = ['exited', 'dead', 'created'];

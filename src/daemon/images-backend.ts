@@ -1,0 +1,52 @@
+// Adapts the image store, registry client and unpacker to the images routes.
+import type { Readable } from 'node:stream';
+import type { Logger, EventSink } from '../util/index.js';
+import { invalidArgument } from '../util/index.js';
+import type { ImageStore } from '../images/index.js';
+import type { LocalContentStore } from '../content/index.js';
+import type { ContainerService } from '../containers/index.js';
+import type { ImagesBackend } from '../api/index.js';
+import * as unpack from '../unpack/index.js';
+import * as distribution from '../distribution/index.js';
+import { parseReference, referenceString, withDefaultTag } from '../reference/index.js';
+import type { DaemonConfig } from './config.js';
+
+export function imagesBackend(o: {
+  cfg: DaemonConfig; log: Logger; images: ImageStore; content: LocalContentStore; unpacker: unpack.Unpacker;
+  containers: ContainerService; events: EventSink;
+}): ImagesBackend {
+  const { images, containers } = o;
+  const isInUse = (id: string) => containers.imageInUse(id);
+  const registry = new distribution.RegistryClient({
+    mirrors: o.cfg.registryMirrors, insecureRegistries: o.cfg.insecureRegistries,
+    maxConcurrentDownloads: o.cfg.maxConcurrentDownloads, maxConcurrentUploads: o.cfg.maxConcurrentUploads, log: o.log,
+  });
+  return {
+    list: ({ all, filters, digests }) => images.listApi({ all, filters, digests, containersOf: (id: string) => containers.list().filter((c) => c.ImageId === id).length }),
+    inspect: (name) => images.toApiInspect(images.get(name)),
+    history: (name) => images.history(name),
+    tag: (name, repo, tag) => {
+      const target = tag ? `${repo}:${tag}` : repo;
+      images.tag(name, target);
+    },
+    remove: (name, { force, noPrune }) => images.remove(name, { force, noPrune, isInUse }),
+    prune: (filters) => images.prune({ all: filters.dangling?.[0] === 'false', filters, isInUse }),
+    import: async (src: Readable, opts) => (await images.import(src, opts)).id,
+    load: (src, opts) => images.load(src, { onProgress: (line: string) => opts.onProgress({ stream: line }) }),
+    save: (names) => images.save(names),
+    pull: async ({ image, tag, platform, auth, onProgress, signal }) => {
+      let ref = image;
+      if (tag) ref = tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
+      const parsed = withDefaultTag(parseReference(ref));
+      await unpack.pullImage({ ref: referenceString(parsed), auth: distribution.decodeAuthHeader(auth), platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker });
+    },
+    push: async ({ name, tag, auth, onProgress, signal }) => {
+      const ref = tag ? `${name}:${tag}` : name;
+      await unpack.pushImage({ ref, auth: distribution.decodeAuthHeader(auth), onProgress, signal }, { registry, content: o.content, images });
+    },
+    login: async (body) => {
+      if (!body || typeof body !== 'object') throw invalidArgument('invalid auth configuration');
+      return registry.login(body);
+    },
+  };
+}

@@ -1,0 +1,215 @@
+// The only place that calls `new` on stores and drivers: it builds the daemon
+// from its configuration, adapts each part to the roles the services need,
+// reconciles state left by an earlier run, and serves the API.
+import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import { openDb, EventBus, invalidArgument, type Logger } from '../util/index.js';
+import { LocalContentStore } from '../content/index.js';
+import { ImageStore } from '../images/index.js';
+import { Snapshotter } from '../snapshots/index.js';
+import { Unpacker } from '../unpack/index.js';
+import * as runtime from '../runtime/index.js';
+import { VolumeStore } from '../volumes/index.js';
+import { NetworkManager } from '../network/index.js';
+import { ContainerService, type RootfsProvider, type ImageInfo } from '../containers/index.js';
+import { readLogs, parseTimeArg } from '../containers/logs.js';
+import {
+  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, goArch,
+  SERVER_VERSION,
+} from '../api/index.js';
+import type { DaemonConfig } from './config.js';
+import { imagesBackend } from './images-backend.js';
+
+export interface Daemon {
+  close(): Promise<void>;
+  servers: Server[];
+}
+
+export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemon> {
+  for (const d of [cfg.dataRoot, cfg.execRoot]) mkdirSync(d, { recursive: true, mode: 0o711 });
+  const db = openDb(join(cfg.dataRoot, 'berth.db'));
+  const bus = new EventBus();
+  const events = bus.emit;
+
+  const content = new LocalContentStore({ root: join(cfg.dataRoot, 'content') });
+  const images = new ImageStore({ db, content, log, events });
+  const snapshots = new Snapshotter({ root: join(cfg.dataRoot, 'snapshots'), db, log });
+  await snapshots.reconcile();
+  const unpacker = new Unpacker({ content, snapshots });
+
+  const rt = await runtime.selectRuntime({ configured: cfg.runtime, log });
+  log.info('OCI runtime selected', { runtime: rt.name, path: rt.path, reason: rt.reason });
+  const driver = new runtime.ConmonDriver({ runtime: rt, execRoot: join(cfg.execRoot, 'runtime'), log });
+
+  const volumes = new VolumeStore({ db, root: join(cfg.dataRoot, 'volumes'), log, events });
+  const network = new NetworkManager({
+    db, execRoot: cfg.execRoot, dataRoot: cfg.dataRoot, log, events,
+    config: { bip: cfg.bip, defaultAddressPools: cfg.defaultAddressPools },
+  });
+
+  const rootfs: RootfsProvider = {
+    layerDirs: async (image: ImageInfo) => (await unpacker.unpack(image.layers)).dirs,
+    prepare: (dir) => snapshots.prepareContainer(dir),
+    mount: async (o) => snapshots.mountRootfs(o),
+    unmount: async (t) => snapshots.unmount(t),
+    isMounted: (t) => snapshots.isMounted(t),
+  };
+
+  const containers: ContainerService = new ContainerService({
+    db, root: join(cfg.dataRoot, 'containers'), log, events,
+    images: { get: (ref) => images.get(ref) },
+    rootfs,
+    runtime: driver,
+    spec: {
+      resolveUser: (root, user) => runtime.resolveUser(root, user),
+      build: (input) => runtime.buildContainerSpec(input, { defaultUlimits: cfg.defaultUlimits }),
+    },
+    volumes: {
+      ensure: async (name, o) => {
+        let vol;
+        let fresh = false;
+        if (name) {
+          try { vol = volumes.get(name); } catch { vol = await volumes.create({ Name: name }); fresh = true; }
+        } else {
+          vol = await volumes.create({ Labels: { 'com.docker.volume.anonymous': '' } });
+          fresh = true;
+        }
+        volumes.acquire(vol.Name, o.containerId);
+        return { name: vol.Name, mountpoint: vol.Mountpoint, fresh: fresh || !volumes.isPopulated?.(vol.Name) };
+      },
+      populate: (name, from) => volumes.populate(name, from),
+      release: (name, id) => volumes.release(name, id),
+      remove: (name) => volumes.remove(name, {}),
+    },
+    network: {
+      prepare: (id, mode) => network.prepare(id, { mode }),
+      attach: (id, o) => network.setup(id, o),
+      writeFiles: (dir, o) => network.writeContainerFiles(dir, o),
+      teardown: (id) => network.teardown(id),
+      release: (id) => network.release(id),
+      endpoints: (id) => network.endpoints(id),
+    },
+  });
+
+  await network.init({ isKnownContainer: (id: string) => !!containers.store.find(id) });
+  await containers.reconcile();
+
+  const router = new Router();
+  systemRoutes(router, {
+    events: bus,
+    parseTime: (s) => parseTimeArg(s),
+    info: async () => infoView(cfg, rt, containers, images),
+    df: async () => ({
+      LayersSize: snapshots.usage().size,
+      Images: images.list().map((i) => images.toApiSummary(i, { containers: containers.list().filter((c) => c.ImageId === i.id).length })),
+      Containers: containers.list().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: c.Config.Labels ?? {}, Mounts: [] })),
+      Volumes: volumes.list({}).Volumes.map((v: any) => ({ ...v, UsageData: { Size: volumes.usage(v.Name), RefCount: volumes.users(v.Name).length } })),
+      BuildCache: [],
+    }),
+  });
+  containerRoutes(router, {
+    containers, log,
+    endpoints: (id) => network.endpoints(id),
+    readLogs: (path, o) => readLogs(path, o),
+    parseTime: (s) => parseTimeArg(s),
+    stats: async (id, prev) => runtime.toDockerStats(await driver.stats(id), prev as any),
+    topPids: (id) => driver.top(id),
+    imageMatches: (ancestor, rec) => {
+      try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
+    },
+  });
+  volumeRoutes(router, {
+    create: (b) => volumes.create(b),
+    get: (n) => volumes.get(n),
+    list: (f) => volumes.list(f),
+    remove: async (n, o) => {
+      if (o.force) { /* Docker's force only skips missing-volume errors */ }
+      await volumes.remove(n, o);
+    },
+    prune: (f) => volumes.prune(f),
+  });
+  networkRoutes(router, {
+    create: (b) => network.create(b),
+    list: (f) => network.list(f),
+    inspect: (n) => network.inspect(n),
+    remove: (n) => network.remove(n),
+    prune: (f) => network.prune(f),
+    connect: async (net, body) => {
+      const c = containers.get(body.Container);
+      await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, running: c.State.Status === 'running' });
+      events('network', 'connect', net, { container: c.Id });
+    },
+    disconnect: async (net, body) => {
+      const c = containers.get(body.Container);
+      await network.disconnect(c.Id, net, { force: !!body.Force });
+      events('network', 'disconnect', net, { container: c.Id });
+    },
+  });
+  imageRoutes(router, imagesBackend({ cfg, log, images, content, unpacker, containers, events }));
+
+  const server = createApiServer(router, log);
+  const servers: Server[] = [];
+  for (const host of cfg.hosts) {
+    const s = host === cfg.hosts[0] ? server : createApiServer(router, log);
+    await listen(s, host, log);
+    servers.push(s);
+  }
+  log.info('API listening', { hosts: cfg.hosts.join(','), version: SERVER_VERSION });
+  return {
+    servers,
+    close: async () => {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      db.close();
+    },
+  };
+}
+
+async function listen(server: Server, host: string, log: Logger): Promise<void> {
+  if (host.startsWith('unix://') || host.startsWith('/')) {
+    const path = host.replace(/^unix:\/\//, '');
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path) && statSync(path).isSocket()) rmSync(path);
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => resolve()); });
+    chmodSync(path, 0o660);
+    return;
+  }
+  const m = /^(?:tcp:\/\/)?([^:]*):(\d+)$/.exec(host);
+  if (!m) throw invalidArgument(`invalid host: ${host}`);
+  if (m[1] !== '127.0.0.1' && m[1] !== 'localhost') log.warn('the API on a TCP port has no authentication; anyone who reaches it is root', { host });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), m[1] || '127.0.0.1', () => resolve()); });
+}
+
+function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, containers: ContainerService, images: ImageStore) {
+  const list = containers.list();
+  const count = (s: string) => list.filter((c) => c.State.Status === s).length;
+  return {
+    ID: 'berth', Containers: list.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
+    ContainersStopped: list.length - count('running') - count('paused'), Images: images.list().length,
+    Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
+    MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true,
+    CPUSet: true, PidsLimit: true, IPv4Forwarding: true, Debug: cfg.logLevel === 'debug', NFd: 0, OomKillDisable: false,
+    NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs',
+    CgroupVersion: runtime.cgroupVersion(), NEventsListener: 0, KernelVersion: os.release(), OperatingSystem: 'berth on ' + osName(),
+    OSVersion: '', OSType: 'linux', Architecture: os.machine?.() ?? goArch(), IndexServerAddress: 'https://index.docker.io/v1/',
+    RegistryConfig: {
+      InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: cfg.registryMirrors,
+    },
+    NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: cfg.dataRoot,
+    HttpProxy: process.env.HTTP_PROXY ?? '', HttpsProxy: process.env.HTTPS_PROXY ?? '', NoProxy: process.env.NO_PROXY ?? '',
+    Name: os.hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: SERVER_VERSION,
+    Runtimes: { [rt.name]: { path: rt.path } }, DefaultRuntime: rt.name, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
+    InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+  };
+}
+
+function osName(): string {
+  try {
+    const txt = readFileSync('/etc/os-release', 'utf8');
+    return /PRETTY_NAME="([^"]+)"/.exec(txt)?.[1] ?? 'Linux';
+  } catch { return 'Linux'; }
+}
+

@@ -1,0 +1,16 @@
+export {
+  type Reference,
+  DEFAULT_DOMAIN,
+  DEFAULT_TAG,
+  parseReference,
+  parseRepositoryName,
+  isValidTag,
+  normalizedName,
+  referenceString,
+  familiarName,
+  familiarString,
+  withDefaultTag,
+  isImageIdLike,
+  normalize,
+  familiarize,
+} from './reference.js';

@@ -1,0 +1,134 @@
+// diff: turn a container's overlay upper dir into an OCI layer tar.
+// Overlay whiteouts (0/0 character devices) become `.wh.<name>` entries;
+// opaque directories (trusted.overlay.opaque=y) get a `.wh..wh..opq` entry.
+// Entries are sorted so the same upper dir gives the same tar bytes.
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { lgetxattr, llistxattr, major, minor } from '../sys/index.js';
+import { OPAQUE_XATTR } from './apply.js';
+
+type Pack = tar.Pack;
+type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+type Header = Omit<HeaderArgument, 'type'> & { type?: tar.Header['type'] | 'pax-header' };
+const entryOf = (h: Header) => h as HeaderArgument;
+
+/** One PAX record: "<len> key=value\n", len counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + String(body.length).length;
+  if (String(len).length !== String(body.length).length) len = body.length + String(len).length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+const ustarSafe = (s: string, max: number) => Buffer.byteLength(s) === s.length && s.length <= max;
+
+function xattrsOf(path: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const name of llistxattr(path).sort()) {
+    if (name.startsWith('trusted.overlay.')) continue; // overlay's own bookkeeping
+    const v = lgetxattr(path, name);
+    if (v) out.set(name, v);
+  }
+  return out;
+}
+
+function addEntry(pack: Pack, header: Header, xattrs: Map<string, Buffer>, data?: Buffer): Promise<void> {
+  // tar-stream writes PAX values as UTF-8 text, which would mangle binary
+  // xattrs (security.capability); when needed, write the PAX header ourselves.
+  const needsPax = xattrs.size > 0 || !ustarSafe(header.name, 100) || (header.linkname ? !ustarSafe(header.linkname, 100) : false);
+  if (needsPax) {
+    const records = [paxRecord('path', Buffer.from(header.name))];
+    if (header.linkname) records.push(paxRecord('linkpath', Buffer.from(header.linkname)));
+    for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    pack.entry(entryOf({ name: 'PaxHeader', type: 'pax-header', mode: 0o644, mtime: header.mtime }), Buffer.concat(records));
+    header = { ...header, name: 'PaxHeader', linkname: header.linkname ? 'PaxHeader' : header.linkname };
+  }
+  return new Promise((resolve, reject) => {
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (data) pack.entry(entryOf(header), data, cb);
+    else if (header.type === 'file' && (header.size ?? 0) > 0) reject(new Error('file data must be streamed'));
+    else pack.entry(entryOf(header), cb);
+  });
+}
+
+async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, path: string): Promise<void> {
+  if (!header.size) return addEntry(pack, header, xattrs, Buffer.alloc(0));
+  if (xattrs.size > 0 || !ustarSafe(header.name, 100)) {
+    const records = [paxRecord('path', Buffer.from(header.name))];
+    for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    pack.entry(entryOf({ name: 'PaxHeader', type: 'pax-header', mode: 0o644, mtime: header.mtime }), Buffer.concat(records));
+    header = { ...header, name: 'PaxHeader' };
+  }
+  await new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(entryOf(header), (err) => (err ? reject(err) : resolve()));
+    const src = createReadStream(path);
+    let written = 0;
+    src.on('data', (chunk) => {
+      // A file that grew since lstat would corrupt the archive: cut it at the header size.
+      const room = header.size! - written;
+      const piece = (chunk as Buffer).subarray(0, Math.max(0, room));
+      written += piece.length;
+      if (piece.length && !sink.write(piece)) { src.pause(); sink.once('drain', () => src.resume()); }
+    });
+    src.once('error', reject);
+    src.once('end', () => {
+      if (written < header.size!) sink.write(Buffer.alloc(header.size! - written)); // shrank: pad with zeros
+      (sink as unknown as { end(): void }).end();
+    });
+  });
+}
+
+async function walk(pack: Pack, root: string, rel: string, seen: Map<string, string>): Promise<void> {
+  const names = (await readdir(posix.join(root, rel))).sort();
+  for (const name of names) {
+    const r = rel ? `${rel}/${name}` : name;
+    const abs = posix.join(root, r);
+    const st: Stats = await lstat(abs);
+    const base: Header = { name: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    if (st.isCharacterDevice() && st.rdev === 0) {
+      await addEntry(pack, { ...base, name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, type: 'file', size: 0, mode: 0o600 }, new Map(), Buffer.alloc(0));
+      continue;
+    }
+    const xattrs = xattrsOf(abs);
+    if (st.isDirectory()) {
+      await addEntry(pack, { ...base, type: 'directory' }, xattrs);
+      if (lgetxattr(abs, OPAQUE_XATTR)?.toString() === 'y') {
+        await addEntry(pack, { ...base, name: `${r}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o600 }, new Map(), Buffer.alloc(0));
+      }
+      await walk(pack, root, r, seen);
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? seen.get(key) : undefined;
+      if (first !== undefined) {
+        await addEntry(pack, { ...base, type: 'link', linkname: first, size: 0 }, new Map());
+        continue;
+      }
+      if (st.nlink > 1) seen.set(key, r);
+      await addFile(pack, { ...base, type: 'file', size: st.size }, xattrs, abs);
+    } else if (st.isSymbolicLink()) {
+      await addEntry(pack, { ...base, type: 'symlink', linkname: await readlink(abs) }, xattrs);
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      await addEntry(pack, {
+        ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device',
+        devmajor: major(st.rdev), devminor: minor(st.rdev),
+      }, xattrs);
+    } else if (st.isFIFO()) {
+      await addEntry(pack, { ...base, type: 'fifo' }, xattrs);
+    }
+    // Sockets are not archived (as Docker).
+  }
+}
+
+/** An uncompressed OCI layer tar of the changes recorded in an overlay upper dir. */
+export function diff(upperDir: string): Readable {
+  const pack = tar.pack();
+  walk(pack, posix.resolve(upperDir), '', new Map()).then(
+    () => pack.finalize(),
+    (err: Error) => pack.destroy(err),
+  );
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}

@@ -1,0 +1,13 @@
+// Unpacked image layers and container root filesystems (overlayfs).
+export { applyLayer, cleanEntryName, OPAQUE_XATTR, type ApplyOptions, type ApplyResult } from './apply.js';
+export { chainId, chainIds } from './chain.js';
+export { detectCompression, type Compression } from './decompress.js';
+export { diff } from './diff.js';
+export { isMounted, unmount } from './overlay.js';
+export {
+  Snapshotter,
+  type EnsureResult,
+  type LayerInfo,
+  type MountRootfsOptions,
+  type SnapshotterOptions,
+} from './snapshotter.js';

@@ -1,0 +1,391 @@
+/*
+ * berth_sys: the few Linux syscalls Node lacks (mount, umount2, mknod, xattrs,
+ * AF_UNIX SOCK_SEQPACKET connect, syncfs). Plain C over node_api.h. Every failure
+ * throws an Error shaped like Node's system errors: { code: 'ENOENT',
+ * errno: -2, syscall: 'mount', path? }.
+ */
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define MAX_ARGS 5
+
+/* errno -> "ENOENT"; a short table of the codes these calls can return. */
+static const char *errno_name(int e) {
+  switch (e) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(EBADF)
+    E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY) E(EEXIST)
+    E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE)
+    E(ENOTTY) E(EFBIG) E(ENOSPC) E(EROFS) E(EMLINK) E(ERANGE) E(ENAMETOOLONG)
+    E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(ENOTSUP) E(EDQUOT)
+    E(ECONNREFUSED) E(ENOTSOCK) E(EPROTOTYPE) E(EADDRINUSE) E(ETIMEDOUT)
+    E(EPROTONOSUPPORT) E(EAFNOSUPPORT) E(EISCONN) E(ENOTCONN) E(ECONNRESET)
+#undef E
+    default: return "EUNKNOWN";
+  }
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char msg[PATH_MAX + 256];
+  const char *code = errno_name(err);
+  if (path)
+    snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall, path);
+  else
+    snprintf(msg, sizeof msg, "%s: %s, %s", code, strerror(err), syscall);
+  napi_value jmsg, jcode, error, v;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode);
+  napi_create_error(env, jcode, jmsg, &error);
+  napi_create_int32(env, -err, &v);
+  napi_set_named_property(env, error, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "syscall", v);
+  if (path) {
+    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, error, "path", v);
+  }
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+/* Copy a JS string argument into a malloc'd C string. With nullable, null and
+ * undefined give *out = NULL. Returns 0 on success, -1 after throwing. */
+static int get_string(napi_env env, napi_value v, int nullable, char **out, const char *what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  *out = NULL;
+  if (nullable && (t == napi_null || t == napi_undefined)) return 0;
+  if (t != napi_string) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a string%s", what, nullable ? " or null" : "");
+    throw_type(env, msg);
+    return -1;
+  }
+  size_t len;
+  napi_get_value_string_utf8(env, v, NULL, 0, &len);
+  char *s = malloc(len + 1);
+  if (!s) { throw_errno(env, ENOMEM, "malloc", NULL); return -1; }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) { /* embedded NUL: refuse rather than truncate a path */
+    free(s);
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must not contain NUL bytes", what);
+    throw_type(env, msg);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+static int get_number(napi_env env, napi_value v, double *out, const char *what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_undefined) { *out = 0; return 0; }
+  if (t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", what);
+    throw_type(env, msg);
+    return -1;
+  }
+  napi_get_value_double(env, v, out);
+  return 0;
+}
+
+static size_t get_args(napi_env env, napi_callback_info info, napi_value *argv) {
+  size_t argc = MAX_ARGS;
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  for (size_t i = argc; i < MAX_ARGS; i++) argv[i] = undef;
+  return argc;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* mount(source|null, target, fstype|null, flags, data|null) */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *source = NULL, *target = NULL, *fstype = NULL, *data = NULL;
+  double flags;
+  napi_value ret = NULL;
+  if (get_string(env, argv[0], 1, &source, "source") ||
+      get_string(env, argv[1], 0, &target, "target") ||
+      get_string(env, argv[2], 1, &fstype, "fstype") ||
+      get_number(env, argv[3], &flags, "flags") ||
+      get_string(env, argv[4], 1, &data, "data"))
+    goto out;
+  if (mount(source, target, fstype, (unsigned long)flags, data) != 0)
+    throw_errno(env, errno, "mount", target);
+  else
+    ret = undefined(env);
+out:
+  free(source); free(target); free(fstype); free(data);
+  return ret;
+}
+
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *target = NULL;
+  double flags;
+  napi_value ret = NULL;
+  if (get_string(env, argv[0], 0, &target, "target") || get_number(env, argv[1], &flags, "flags")) goto out;
+  if (umount2(target, (int)flags) != 0)
+    throw_errno(env, errno, "umount2", target);
+  else
+    ret = undefined(env);
+out:
+  free(target);
+  return ret;
+}
+
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL;
+  double mode, dev;
+  napi_value ret = NULL;
+  if (get_string(env, argv[0], 0, &path, "path") || get_number(env, argv[1], &mode, "mode") ||
+      get_number(env, argv[2], &dev, "dev"))
+    goto out;
+  if (mknod(path, (mode_t)mode, (dev_t)dev) != 0)
+    throw_errno(env, errno, "mknod", path);
+  else
+    ret = undefined(env);
+out:
+  free(path);
+  return ret;
+}
+
+/* makedev(major, minor): computed in C so the glibc encoding is the one used.
+ * Device numbers fit in 44 bits here, exact in a double. */
+static napi_value js_makedev(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  double ma, mi;
+  if (get_number(env, argv[0], &ma, "major") || get_number(env, argv[1], &mi, "minor")) return NULL;
+  napi_value r;
+  napi_create_double(env, (double)makedev((unsigned int)ma, (unsigned int)mi), &r);
+  return r;
+}
+
+/* lsetxattr(path, name, value: Buffer|string, flags) */
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL, *name = NULL, *svalue = NULL;
+  void *value = NULL;
+  size_t vlen = 0;
+  double flags;
+  napi_value ret = NULL;
+  bool isbuf = false;
+  if (get_string(env, argv[0], 0, &path, "path") || get_string(env, argv[1], 0, &name, "name")) goto out;
+  napi_is_buffer(env, argv[2], &isbuf);
+  if (isbuf) {
+    napi_get_buffer_info(env, argv[2], &value, &vlen);
+  } else {
+    napi_valuetype t;
+    napi_typeof(env, argv[2], &t);
+    if (t != napi_string) { throw_type(env, "value must be a Buffer or a string"); goto out; }
+    napi_get_value_string_utf8(env, argv[2], NULL, 0, &vlen);
+    svalue = malloc(vlen + 1);
+    if (!svalue) { throw_errno(env, ENOMEM, "malloc", NULL); goto out; }
+    napi_get_value_string_utf8(env, argv[2], svalue, vlen + 1, &vlen);
+    value = svalue;
+  }
+  if (get_number(env, argv[3], &flags, "flags")) goto out;
+  if (lsetxattr(path, name, value, vlen, (int)flags) != 0)
+    throw_errno(env, errno, "lsetxattr", path);
+  else
+    ret = undefined(env);
+out:
+  free(path); free(name); free(svalue);
+  return ret;
+}
+
+/* lgetxattr(path, name) -> Buffer | null (null when the attribute is absent) */
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL, *name = NULL;
+  napi_value ret = NULL;
+  char *buf = NULL;
+  if (get_string(env, argv[0], 0, &path, "path") || get_string(env, argv[1], 0, &name, "name")) goto out;
+  for (;;) { /* size, then read; retry if it grew in between */
+    ssize_t n = lgetxattr(path, name, NULL, 0);
+    if (n < 0) {
+      if (errno == ENODATA) napi_get_null(env, &ret);
+      else throw_errno(env, errno, "lgetxattr", path);
+      goto out;
+    }
+    buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) { throw_errno(env, ENOMEM, "malloc", NULL); goto out; }
+    ssize_t m = lgetxattr(path, name, buf, (size_t)n);
+    if (m < 0 && errno == ERANGE) { free(buf); buf = NULL; continue; }
+    if (m < 0) {
+      if (errno == ENODATA) napi_get_null(env, &ret);
+      else throw_errno(env, errno, "lgetxattr", path);
+      goto out;
+    }
+    napi_create_buffer_copy(env, (size_t)m, buf, NULL, &ret);
+    goto out;
+  }
+out:
+  free(path); free(name); free(buf);
+  return ret;
+}
+
+/* llistxattr(path) -> string[] */
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL, *buf = NULL;
+  napi_value ret = NULL;
+  if (get_string(env, argv[0], 0, &path, "path")) goto out;
+  ssize_t m;
+  for (;;) {
+    ssize_t n = llistxattr(path, NULL, 0);
+    if (n < 0) { throw_errno(env, errno, "llistxattr", path); goto out; }
+    buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) { throw_errno(env, ENOMEM, "malloc", NULL); goto out; }
+    m = llistxattr(path, buf, (size_t)n);
+    if (m < 0 && errno == ERANGE) { free(buf); buf = NULL; continue; }
+    if (m < 0) { throw_errno(env, errno, "llistxattr", path); goto out; }
+    break;
+  }
+  napi_create_array(env, &ret);
+  uint32_t idx = 0;
+  for (ssize_t off = 0; off < m;) {
+    size_t len = strnlen(buf + off, (size_t)(m - off));
+    if (len > 0) {
+      napi_value s;
+      napi_create_string_utf8(env, buf + off, len, &s);
+      napi_set_element(env, ret, idx++, s);
+    }
+    off += (ssize_t)len + 1;
+  }
+out:
+  free(path); free(buf);
+  return ret;
+}
+
+/* connectSeqpacket(path) -> fd. sun_path holds 108 bytes; conmon's attach
+ * socket often lives deeper, so connect through /proc/self/fd/<dirfd>/<name>. */
+static napi_value js_connect_seqpacket(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL;
+  napi_value ret = NULL;
+  int dirfd = -1, fd = -1;
+  if (get_string(env, argv[0], 0, &path, "path")) goto out;
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) < sizeof addr.sun_path) {
+    strcpy(addr.sun_path, path);
+  } else {
+    char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash) {
+      *slash = '\0';
+      dirfd = open(slash == path ? "/" : path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      *slash = '/';
+    } else {
+      dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dirfd < 0) { throw_errno(env, errno, "open", path); goto out; }
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, base);
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path) { throw_errno(env, ENAMETOOLONG, "connect", path); goto out; }
+  }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) { throw_errno(env, errno, "socket", NULL); goto out; }
+  int rc;
+  do rc = connect(fd, (struct sockaddr *)&addr, sizeof addr); while (rc != 0 && errno == EINTR);
+  if (rc != 0) { int e = errno; close(fd); fd = -1; throw_errno(env, e, "connect", path); goto out; }
+  napi_create_int32(env, fd, &ret);
+out:
+  if (dirfd >= 0) close(dirfd);
+  free(path);
+  return ret;
+}
+
+/* syncfs(path): flush the whole filesystem holding `path`. Used once per
+ * extracted layer, so its files are on disk before its row is committed. */
+static napi_value js_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  char *path = NULL;
+  napi_value ret = NULL;
+  if (get_string(env, argv[0], 0, &path, "path")) goto out;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { throw_errno(env, errno, "open", path); goto out; }
+  if (syncfs(fd) != 0) { int e = errno; close(fd); throw_errno(env, e, "syncfs", path); goto out; }
+  close(fd);
+  ret = undefined(env);
+out:
+  free(path);
+  return ret;
+}
+
+static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+static void set_const(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  set_fn(env, exports, "mount", js_mount);
+  set_fn(env, exports, "umount2", js_umount2);
+  set_fn(env, exports, "mknod", js_mknod);
+  set_fn(env, exports, "makedev", js_makedev);
+  set_fn(env, exports, "lsetxattr", js_lsetxattr);
+  set_fn(env, exports, "lgetxattr", js_lgetxattr);
+  set_fn(env, exports, "llistxattr", js_llistxattr);
+  set_fn(env, exports, "connectSeqpacket", js_connect_seqpacket);
+  set_fn(env, exports, "syncfs", js_syncfs);
+
+  napi_value c;
+  napi_create_object(env, &c);
+#define C(x) set_const(env, c, #x, (double)(x));
+  C(MS_RDONLY) C(MS_NOSUID) C(MS_NODEV) C(MS_NOEXEC) C(MS_SYNCHRONOUS) C(MS_REMOUNT)
+  C(MS_MANDLOCK) C(MS_DIRSYNC) C(MS_NOATIME) C(MS_NODIRATIME) C(MS_BIND) C(MS_MOVE)
+  C(MS_REC) C(MS_SILENT) C(MS_UNBINDABLE) C(MS_PRIVATE) C(MS_SLAVE) C(MS_SHARED)
+  C(MS_RELATIME) C(MS_STRICTATIME) C(MS_LAZYTIME)
+  C(MNT_FORCE) C(MNT_DETACH) C(MNT_EXPIRE) C(UMOUNT_NOFOLLOW)
+  C(XATTR_CREATE) C(XATTR_REPLACE)
+  C(S_IFCHR) C(S_IFBLK) C(S_IFIFO) C(S_IFREG) C(S_IFSOCK)
+#undef C
+  napi_set_named_property(env, exports, "constants", c);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,103 @@
+// Copy a directory tree from an (untrusted) container rootfs into a volume.
+// Nothing is ever followed through a symlink: entries are lstat'ed, symlinks
+// are recreated as symlinks, and files are opened with O_NOFOLLOW, so a link
+// planted in the image cannot make us read or write outside the two trees.
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, readlink, symlink, lchown, chmod, lutimes, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../util/index.js';
+
+const COPY_CHUNK = 1 << 20;
+
+export interface CopyOptions {
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** Copy the contents of `src` into the existing directory `dst` (ownership, modes and times kept). */
+export async function copyTree(src: string, dst: string, opts: CopyOptions): Promise<void> {
+  for (const name of await readdir(src)) {
+    opts.signal?.throwIfAborted();
+    await copyEntry(join(src, name), join(dst, name), opts);
+  }
+}
+
+async function copyEntry(from: string, to: string, opts: CopyOptions): Promise<void> {
+  const st = await lstat(from);
+  if (st.isDirectory()) {
+    await mkdir(to, { mode: 0o700 });
+    await copyTree(from, to, opts);
+    await lchown(to, st.uid, st.gid);
+    await chmod(to, st.mode & 0o7777);
+    await utimes(to, st.atime, st.mtime);
+  } else if (st.isSymbolicLink()) {
+    await symlink(await readlink(from), to);
+    await lchown(to, st.uid, st.gid);
+    await lutimes(to, st.atime, st.mtime);
+  } else if (st.isFile()) {
+    await copyFile(from, to, st.mode & 0o7777);
+    await lchown(to, st.uid, st.gid);
+    // chown clears setuid/setgid bits; set the mode after it.
+    await chmod(to, st.mode & 0o7777);
+    await utimes(to, st.atime, st.mtime);
+  } else {
+    // Device nodes, FIFOs and sockets need mknod; images almost never keep them under a VOLUME.
+    opts.log.warn('volume populate: skipping special file', { path: from });
+  }
+}
+
+async function copyFile(from: string, to: string, mode: number): Promise<void> {
+  const src = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const dst = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
+    try {
+      const buf = Buffer.allocUnsafe(COPY_CHUNK);
+      for (;;) {
+        const { bytesRead } = await src.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        let off = 0;
+        while (off < bytesRead) off += (await dst.write(buf, off, bytesRead - off)).bytesWritten;
+      }
+      await dst.sync();
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+/** Bytes used by a tree (regular files and symlinks, hard links once), like Docker's directory.Size. */
+export async function treeSize(dir: string): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = join(d, name);
+      let st;
+      try {
+        st = await lstat(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        await walk(p);
+        continue;
+      }
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += st.size;
+    }
+  };
+  await walk(dir);
+  return total;
+}
