@@ -185,6 +185,10 @@ export async function main(argv: string[]): Promise<number> {
     const code = await cmd.run(cli, parsed);
     return code ?? 0;
   } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`${err.message}\n\nUsage:  ${usageLine(prog, path, cmd)}\n\nRun '${prog} ${path} --help' for more information\n`);
+      return 125;
+    }
     return reportError(cli, err);
   }
 }

@@ -13,7 +13,7 @@ export interface Entry {
   hidden?: boolean;
 }
 
-const L = (m: () => Promise<Record<string, Command>>, name: string): Loader => () => m().then((x) => x[name]!);
+const L = (m: () => Promise<unknown>, name: string): Loader => () => m().then((x) => (x as Record<string, Command>)[name]!);
 
 const ps = () => import('./commands/ps.js');
 const run = () => import('./commands/run.js');

@@ -101,6 +101,7 @@ export interface NetworkPlumbing {
     publishAll: boolean;
   }): Promise<{ networks: Record<string, any>; ports: Record<string, { HostIp: string; HostPort: string }[] | null> }>;
   writeFiles(containerDir: string, opts: { hostname: string; domainname: string; extraHosts: string[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[]; mode: string; containerId: string }): Promise<{ hostsPath: string; hostnamePath: string; resolvConfPath: string }>;
+  ports(containerId: string): Record<string, { HostIp: string; HostPort: string }[] | null>;
   teardown(containerId: string): Promise<void>;
   release(containerId: string): Promise<void>;
   endpoints(containerId: string): Record<string, any>;

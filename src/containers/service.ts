@@ -198,14 +198,20 @@ export class ContainerService {
           specMounts.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts });
         }
       }
-      const mode = networkMode(hc);
-      const { netnsPath } = await this.d.network.prepare(id, mode);
+      let mode = networkMode(hc);
+      if (mode.startsWith('container:')) {
+        const other = this.store.get(mode.slice('container:'.length));
+        if (other.State.Status !== 'running') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
+        mode = `container:${other.Id}`;
+      }
       const endpoints = rec.NetworkingConfig?.EndpointsConfig ?? {};
-      const net = await this.d.network.attach(id, {
+      // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
+      await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
         portBindings: hc.PortBindings ?? {}, exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
       });
-      rec.Ports = net.ports;
+      const { netnsPath } = await this.d.network.prepare(id, mode);
+      rec.Ports = this.d.network.ports(id);
       const files = await this.d.network.writeFiles(dir, {
         hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,

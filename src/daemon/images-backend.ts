@@ -22,7 +22,10 @@ export function imagesBackend(o: {
     maxConcurrentDownloads: o.cfg.maxConcurrentDownloads, maxConcurrentUploads: o.cfg.maxConcurrentUploads, log: o.log,
   });
   return {
-    list: ({ all, filters, digests }) => images.listApi({ all, filters, digests, containersOf: (id: string) => containers.list().filter((c) => c.ImageId === id).length }),
+    list: ({ filters }) => {
+      const all = containers.list();
+      return images.list(filters).map((rec) => ({ ...images.toApiSummary(rec), Containers: all.filter((c) => c.ImageId === rec.id).length }));
+    },
     inspect: (name) => images.toApiInspect(images.get(name)),
     history: (name) => images.history(name),
     tag: (name, repo, tag) => {
@@ -31,18 +34,18 @@ export function imagesBackend(o: {
     },
     remove: (name, { force, noPrune }) => images.remove(name, { force, noPrune, isInUse }),
     prune: (filters) => images.prune({ all: filters.dangling?.[0] === 'false', filters, isInUse }),
-    import: async (src: Readable, opts) => (await images.import(src, opts)).id,
-    load: (src, opts) => images.load(src, { onProgress: (line: string) => opts.onProgress({ stream: line }) }),
+    import: async (src: Readable, opts) => (await images.import(src, { ...opts, source: '-' })).id,
+    load: (src, opts) => images.load(src, { onProgress: (line: string) => opts.onProgress({ stream: line.endsWith('\n') ? line : `${line}\n` }) }),
     save: (names) => images.save(names),
     pull: async ({ image, tag, platform, auth, onProgress, signal }) => {
       let ref = image;
       if (tag) ref = tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
       const parsed = withDefaultTag(parseReference(ref));
-      await unpack.pullImage({ ref: referenceString(parsed), auth: distribution.decodeAuthHeader(auth), platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker });
+      await unpack.pullImage({ ref: referenceString(parsed), auth: auth ? distribution.decodeAuthHeader(auth) : undefined, platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker });
     },
     push: async ({ name, tag, auth, onProgress, signal }) => {
       const ref = tag ? `${name}:${tag}` : name;
-      await unpack.pushImage({ ref, auth: distribution.decodeAuthHeader(auth), onProgress, signal }, { registry, content: o.content, images });
+      await unpack.pushImage({ ref, auth: auth ? distribution.decodeAuthHeader(auth) : undefined, onProgress, signal }, { registry, content: o.content, images });
     },
     login: async (body) => {
       if (!body || typeof body !== 'object') throw invalidArgument('invalid auth configuration');

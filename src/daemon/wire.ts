@@ -21,6 +21,7 @@ import {
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
+import { networkPlumbing } from './network-plumbing.js';
 
 export interface Daemon {
   close(): Promise<void>;
@@ -67,34 +68,19 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       build: (input) => runtime.buildContainerSpec(input, { defaultUlimits: cfg.defaultUlimits }),
     },
     volumes: {
-      ensure: async (name, o) => {
-        let vol;
-        let fresh = false;
-        if (name) {
-          try { vol = volumes.get(name); } catch { vol = await volumes.create({ Name: name }); fresh = true; }
-        } else {
-          vol = await volumes.create({ Labels: { 'com.docker.volume.anonymous': '' } });
-          fresh = true;
-        }
-        volumes.acquire(vol.Name, o.containerId);
-        return { name: vol.Name, mountpoint: vol.Mountpoint, fresh: fresh || !volumes.isPopulated?.(vol.Name) };
-      },
+      ensure: (name, o) => volumes.ensure(name, o),
       populate: (name, from) => volumes.populate(name, from),
       release: (name, id) => volumes.release(name, id),
       remove: (name) => volumes.remove(name, {}),
     },
-    network: {
-      prepare: (id, mode) => network.prepare(id, { mode }),
-      attach: (id, o) => network.setup(id, o),
-      writeFiles: (dir, o) => network.writeContainerFiles(dir, o),
-      teardown: (id) => network.teardown(id),
-      release: (id) => network.release(id),
-      endpoints: (id) => network.endpoints(id),
-    },
+    network: networkPlumbing(network),
   });
 
-  await network.init({ isKnownContainer: (id: string) => !!containers.store.find(id) });
+  await network.init();
+  await volumes.reconcile({ containerExists: (id) => !!containers.store.find(id) });
   await containers.reconcile();
+  const running = containers.list().filter((c) => c.State.Status === 'running' || c.State.Status === 'paused').map((c) => c.Id);
+  await network.reconcile(running, { known: containers.list().map((c) => c.Id) });
 
   const router = new Router();
   systemRoutes(router, {
@@ -103,9 +89,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     info: async () => infoView(cfg, rt, containers, images),
     df: async () => ({
       LayersSize: snapshots.usage().size,
-      Images: images.list().map((i) => images.toApiSummary(i, { containers: containers.list().filter((c) => c.ImageId === i.id).length })),
+      Images: images.list().map((i) => ({ ...images.toApiSummary(i), Containers: containers.list().filter((c) => c.ImageId === i.id).length })),
       Containers: containers.list().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: c.Config.Labels ?? {}, Mounts: [] })),
-      Volumes: volumes.list({}).Volumes.map((v: any) => ({ ...v, UsageData: { Size: volumes.usage(v.Name), RefCount: volumes.users(v.Name).length } })),
+      Volumes: await volumes.df(),
       BuildCache: [],
     }),
   });
@@ -138,7 +124,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     prune: (f) => network.prune(f),
     connect: async (net, body) => {
       const c = containers.get(body.Container);
-      await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, running: c.State.Status === 'running' });
+      await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, macAddress: body.EndpointConfig?.MacAddress, hostname: c.Config.Hostname });
       events('network', 'connect', net, { container: c.Id });
     },
     disconnect: async (net, body) => {

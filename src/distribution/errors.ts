@@ -42,7 +42,7 @@ function kindForStatus(status: number): ErrorKind {
 
 /** Reads a failed response's body (bounded) and turns it into an error. */
 export async function responseError(res: HttpResponse): Promise<BerthError> {
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   try {
     body = await readBody(res, 64 << 10, 'error body');
   } catch { /* an oversized or cut error body: status alone */ }

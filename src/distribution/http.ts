@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { isIP } from 'node:net';
 import { BerthError, invalidArgument } from '../util/index.js';
 import type { TlsSettings } from './endpoints.js';
 
@@ -114,7 +115,7 @@ export class HttpClient {
         headers: h,
         agent: this.agentFor(url, o.tls),
         signal: o.signal,
-        servername: url.hostname.startsWith('[') ? undefined : url.hostname,
+        servername: url.hostname.startsWith('[') || isIP(url.hostname) ? undefined : url.hostname,
       }, (res) => {
         settled = true;
         resolve({

@@ -112,6 +112,7 @@ export async function ingestLayer(
   opts: IngestOptions = {},
 ): Promise<IngestedLayer> {
   let hasher: DiffHasher | undefined;
+  let diff: { diffId: string; diffSize: number; looksLikeTar: boolean } | undefined;
   let head: Buffer = Buffer.alloc(0);
   async function* tee(): AsyncGenerator<Uint8Array> {
     for await (const chunk of src) {
@@ -131,12 +132,14 @@ export async function ingestLayer(
       await hasher.write(head);
       yield head;
     }
+    // Finish decompressing before the store commits: a corrupt stream never becomes a blob.
+    diff = await hasher.finish();
   }
   try {
     const info = await content.ingest(tee(), expected, opts);
     // Already stored (src left unread, the caller drains it): read the stored copy instead.
-    if (!hasher) return { ...info, ...(await computeDiffId(content, info.digest)) };
-    return { ...info, compression: hasher.compression, ...(await hasher.finish()) };
+    if (!hasher || !diff) return { ...info, ...(await computeDiffId(content, info.digest)) };
+    return { ...info, compression: hasher.compression, ...diff };
   } catch (err) {
     hasher?.destroy();
     throw err;

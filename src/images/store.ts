@@ -7,7 +7,7 @@ import {
 import {
   parseReference, referenceString, withDefaultTag, familiarString, normalizedName, type Reference,
 } from '../reference/index.js';
-import { checkDigest, digestOf, isDigest, type ContentStore } from '../content/index.js';
+import { checkDigest, isDigest, type ContentStore } from '../content/index.js';
 import { MediaType, type ImageConfig, type ImageRecord, type LayerRef, type Manifest } from './types.js';
 import { toApiHistory, toApiSummary, toApiInspect, type ApiHistoryItem, type ApiImageSummary, type ApiImageInspect } from './api.js';
 import { filterImages, filterValues, labelMatches, parseUntil, type Filters } from './filters.js';
@@ -497,8 +497,6 @@ export function validateConfig(raw: Uint8Array): ImageConfig {
   if (typeof c.os !== 'string' || typeof c.architecture !== 'string') throw invalidArgument('invalid image config: os and architecture are required');
   return c;
 }
-
-export { digestOf };
 
 // Imported last: these modules take the store as an argument.
 import { importImage, type ImportOptions } from './import.js';

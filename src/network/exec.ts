@@ -17,6 +17,13 @@ export interface RunResult {
 }
 
 export function run(cmd: string, args: string[], opts: RunOpts = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const p = run0(cmd, args, opts);
+  if (process.env.BERTH_NET_TRACE) void p.finally(() => process.stderr.write(`[net] ${cmd} ${args.slice(0, 3).join(" ")} ${(performance.now() - t0).toFixed(1)}ms\n`)).catch(() => undefined);
+  return p;
+}
+
+function run0(cmd: string, args: string[], opts: RunOpts): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -11,7 +11,7 @@ export interface ContainerFilesOpts {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
-  networkMode: string;
+  networkMode?: string;
   /** Use the host's files as they are (network mode host). */
   useHostFiles?: boolean;
 }

@@ -17,7 +17,7 @@ import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink } from 'n
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { hasCode, invalidArgument, resolveInRoot, type Logger } from '../util/index.js';
+import { errorKind, hasCode, invalidArgument, resolveInRoot, type Logger } from '../util/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../sys/index.js';
 import { decompress } from './decompress.js';
 import { installPaxPatch, paxXattrs } from './pax.js';
@@ -102,6 +102,9 @@ export async function applyLayer(dir: string, src: Readable, opts: ApplyOptions 
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
+  let parserError: unknown;
+  extract.on('error', (e: unknown) => { parserError ??= e; });
+
   const st: State = { root, log: opts.log, dirTimes: new Map() };
   try {
     for await (const entry of extract) {
@@ -111,10 +114,13 @@ export async function applyLayer(dir: string, src: Readable, opts: ApplyOptions 
     plain.destroy();
     await feed;
     if (opts.signal?.aborted) throw opts.signal.reason;
-    if (err instanceof Error && /^(Invalid tar header|Unexpected end of data|Header exceeds max size)/.test(err.message)) {
-      throw invalidArgument(`invalid layer tar: ${err.message}`, err);
-    }
-    throw err;
+    // An entry stream fails with a bare "destroyed" when the parser gave up:
+    // report the parser's reason. Errors without an errno or a kind come
+    // from the parser (or the decompressor): the layer is bad input.
+    const known = (e: unknown) => errorKind(e) !== undefined || typeof (e as NodeJS.ErrnoException).errno === 'number';
+    const primary = known(err) ? err : (parserError ?? err);
+    if (known(primary)) throw primary;
+    throw invalidArgument(`invalid layer tar: ${(primary as Error).message}`, primary);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

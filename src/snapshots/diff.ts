@@ -10,19 +10,12 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { lgetxattr, llistxattr, major, minor } from '../sys/index.js';
 import { OPAQUE_XATTR } from './apply.js';
+import { paxHeaderBlock, paxRecord } from './pax.js';
 
 type Pack = tar.Pack;
 type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;
-type Header = Omit<HeaderArgument, 'type'> & { type?: tar.Header['type'] | 'pax-header' };
+type Header = HeaderArgument;
 const entryOf = (h: Header) => h as HeaderArgument;
-
-/** One PAX record: "<len> key=value\n", len counting itself. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
-  let len = body.length + String(body.length).length;
-  if (String(len).length !== String(body.length).length) len = body.length + String(len).length;
-  return Buffer.concat([Buffer.from(String(len)), body]);
-}
 
 const ustarSafe = (s: string, max: number) => Buffer.byteLength(s) === s.length && s.length <= max;
 
@@ -44,7 +37,8 @@ function addEntry(pack: Pack, header: Header, xattrs: Map<string, Buffer>, data?
     const records = [paxRecord('path', Buffer.from(header.name))];
     if (header.linkname) records.push(paxRecord('linkpath', Buffer.from(header.linkname)));
     for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
-    pack.entry(entryOf({ name: 'PaxHeader', type: 'pax-header', mode: 0o644, mtime: header.mtime }), Buffer.concat(records));
+    // Entries are added one at a time (each awaited), so no entry is open here.
+    pack.push(paxHeaderBlock(records, header.mtime ?? new Date(0)));
     header = { ...header, name: 'PaxHeader', linkname: header.linkname ? 'PaxHeader' : header.linkname };
   }
   return new Promise((resolve, reject) => {
@@ -60,7 +54,7 @@ async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, 
   if (xattrs.size > 0 || !ustarSafe(header.name, 100)) {
     const records = [paxRecord('path', Buffer.from(header.name))];
     for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
-    pack.entry(entryOf({ name: 'PaxHeader', type: 'pax-header', mode: 0o644, mtime: header.mtime }), Buffer.concat(records));
+    pack.push(paxHeaderBlock(records, header.mtime ?? new Date(0)));
     header = { ...header, name: 'PaxHeader' };
   }
   await new Promise<void>((resolve, reject) => {

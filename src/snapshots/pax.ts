@@ -61,3 +61,36 @@ export function installPaxPatch(): void {
 export function paxXattrs(pax: unknown): Map<string, Buffer> {
   return ((pax ?? {}) as PaxRecord)[RAW_XATTRS] ?? new Map();
 }
+
+/** One PAX record: "<len> key=value\n", where len counts the whole record. */
+export function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + String(body.length).length;
+  if (String(len).length !== String(body.length).length) len = body.length + String(len).length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+/**
+ * A complete PAX extended header ('x' block + records + padding), as raw
+ * bytes. tar-stream's pack only writes PAX values as UTF-8 text, so binary
+ * xattrs are written with this, pushed between two entries.
+ */
+export function paxHeaderBlock(records: Buffer[], mtime: Date): Buffer {
+  const body = Buffer.concat(records);
+  const h = Buffer.alloc(512);
+  const oct = (n: number, width: number, off: number) => h.write(n.toString(8).padStart(width - 1, '0') + '\0', off, 'latin1');
+  h.write('PaxHeader', 0, 'latin1');
+  oct(0o644, 8, 100);
+  oct(0, 8, 108);
+  oct(0, 8, 116);
+  oct(body.length, 12, 124);
+  oct(Math.max(0, Math.floor(mtime.getTime() / 1000)), 12, 136);
+  h.write('x', 156, 'latin1');
+  h.write('ustar\u000000', 257, 'latin1');
+  h.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  const pad = (512 - (body.length % 512)) % 512;
+  return Buffer.concat([h, body, Buffer.alloc(pad)]);
+}

@@ -1,6 +1,7 @@
 // Build tars in memory for tests, hostile ones included.
 import tar from 'tar-stream';
 import { createHash } from 'node:crypto';
+import { paxHeaderBlock, paxRecord } from '../../src/snapshots/pax.js';
 
 export interface TarEntry {
   name: string;
@@ -17,21 +18,13 @@ export interface TarEntry {
   pax?: Record<string, Buffer | string>;
 }
 
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
-  let len = body.length + String(body.length).length;
-  if (String(len).length !== String(body.length).length) len = body.length + String(len).length;
-  return Buffer.concat([Buffer.from(String(len)), body]);
-}
-
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = (async () => { for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array)); })();
   for (const e of entries) {
     if (e.pax) {
-      const body = Buffer.concat(Object.entries(e.pax).map(([k, v]) => paxRecord(k, Buffer.from(v))));
-      pack.entry({ name: 'PaxHeader', type: 'pax-header' as tar.Header['type'], mode: 0o644 }, body);
+      pack.push(paxHeaderBlock(Object.entries(e.pax).map(([k, v]) => paxRecord(k, Buffer.from(v))), new Date(0)));
     }
     const data = e.data === undefined ? undefined : Buffer.from(e.data);
     await new Promise<void>((resolve, reject) => {

@@ -103,7 +103,12 @@ export function parseGoDuration(s: string): number {
     total += Number(m[1]) * DUR_UNITS[m[2]!]!;
     matched = re.lastIndex;
   }
-  if (!rest || matched !== rest.length) throw new Error(`time: invalid duration "${s}"`);
+  if (!rest || matched !== rest.length) {
+    const bad = /^(\d+(?:\.\d*)?)([^\d.]+)/.exec(rest.slice(matched));
+    if (bad) throw new Error(`time: unknown unit "${bad[2]}" in duration "${s}"`);
+    if (/^\d+(\.\d*)?$/.test(rest.slice(matched))) throw new Error(`time: missing unit in duration "${s}"`);
+    throw new Error(`time: invalid duration "${s}"`);
+  }
   return sign * total;
 }
 

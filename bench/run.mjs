@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// Benchmarks, side by side in one run (not tests; these machines are noisy):
+//  1. `docker run --rm busybox /bin/true` against berthd vs `crun run` / `runc run` of the same rootfs (the floor)
+//  2. 20 containers started concurrently
+//  3. berthd idle RSS
+// Usage: node bench/run.mjs [--runs N]   (needs root, a built tree, and the Debian packages from scripts/setup.sh)
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync, copyFileSync, symlinkSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
+const base = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+
+function rootfs(dir) {
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
+  chmodSync(join(dir, 'bin/busybox'), 0o755);
+  for (const a of ['sh', 'true', 'echo', 'sleep']) symlinkSync('busybox', join(dir, 'bin', a));
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  return dir;
+}
+
+function time(fn, n) {
+  const samples = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    fn(i);
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)], p90: samples[Math.floor(samples.length * 0.9)] };
+}
+
+function floor(runtime) {
+  const bundle = join(base, `bundle-${runtime}`);
+  mkdirSync(bundle);
+  rootfs(join(bundle, 'rootfs'));
+  execFileSync(runtime, ['spec'], { cwd: bundle });
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['/bin/true'];
+  spec.linux.namespaces = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  const root = join(base, `state-${runtime}`);
+  return time((i) => {
+    const r = spawnSync(runtime, ['--root', root, 'run', `bench${i}`], { cwd: bundle, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${runtime} run failed`);
+  }, runs);
+}
+
+async function main() {
+  const sock = join(base, 'berth.sock');
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
+  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'), '-H', `unix://${sock}`, '--config-file', '/nonexistent/none'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    const rf = rootfs(join(base, 'img'));
+    execFileSync('sh', ['-c', `tar -C ${rf} -c . | docker import - bench:latest`], { env, stdio: 'ignore' });
+    spawnSync('docker', ['run', '--rm', '--network', 'none', 'bench', '/bin/true'], { env });
+    const berth = time(() => {
+      const r = spawnSync('docker', ['run', '--rm', '--network', 'none', 'bench', '/bin/true'], { env, stdio: 'ignore' });
+      if (r.status !== 0) throw new Error('docker run failed');
+    }, runs);
+    const results = { 'docker CLI → berthd run --rm (network none)': berth };
+    for (const rt of ['crun', 'runc']) {
+      try { results[`${rt} run (floor)`] = floor(rt); } catch (err) { results[`${rt} run (floor)`] = { error: err.message }; }
+    }
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 20 }, () => new Promise((resolve) => {
+      const c = spawn('docker', ['run', '--rm', '--network', 'none', 'bench', '/bin/true'], { env, stdio: 'ignore' });
+      c.on('exit', resolve);
+    })));
+    const concurrent = Number(process.hrtime.bigint() - t0) / 1e6;
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
+    console.log(`runs: ${runs}`);
+    for (const [k, v] of Object.entries(results)) {
+      console.log(v.error ? `${k}: ${v.error}` : `${k}: median ${v.median.toFixed(1)} ms, p90 ${v.p90.toFixed(1)} ms`);
+    }
+    const fl = results['crun run (floor)'].median ?? results['runc run (floor)'].median;
+    if (fl) console.log(`berth over the floor: +${(berth.median - fl).toFixed(1)} ms (ratio ${(berth.median / fl).toFixed(2)})`);
+    console.log(`20 concurrent docker run --rm: ${concurrent.toFixed(0)} ms`);
+    console.log(`berthd idle RSS: ${rss.toFixed(1)} MB`);
+  } finally {
+    d.kill('SIGTERM');
+    await new Promise((r) => d.once('exit', r));
+    spawnSync('sh', ['-c', `grep ' ${base}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]);
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+main().catch((err) => { console.error(err); process.exit(1); });

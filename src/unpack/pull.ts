@@ -1,0 +1,230 @@
+// docker pull: resolve the manifest (an index → the platform's manifest), fetch
+// the config, download the layers concurrently into the content store (verified,
+// retried, resumed), unpack each layer as soon as it and those below it are
+// there, then record the image. Progress is Docker's JSON message stream
+// (moby distribution/pull_v2.go + distribution/xfer).
+import type { ContentStore } from '../content/index.js';
+import {
+  Limiter, MediaTypes, progressMessage, ProgressThrottle,
+  type AuthConfig, type Descriptor, type JSONMessage, type Registry,
+} from '../distribution/index.js';
+import {
+  formatPlatform, hostPlatform, parsePlatform, platformMatches, validateConfig,
+  type ImageConfig, type ImageRecord, type ImageStore, type LayerRef, type Platform,
+} from '../images/index.js';
+import { familiarString, normalizedName, parseReference, referenceString, withDefaultTag } from '../reference/index.js';
+import { checkDigest } from '../content/index.js';
+import { invalidArgument, notFound, shortId } from '../util/index.js';
+
+export interface LayerProgress {
+  /** Index of the layer in the list given to unpack. */
+  index: number;
+  current: number;
+  total: number;
+}
+
+/** What pull needs from the unpacker: unpack a list of layers (bottom first), idempotently. */
+export interface PullUnpacker {
+  unpack(layers: LayerRef[], opts?: { signal?: AbortSignal; onProgress?: (p: LayerProgress) => void }): Promise<unknown>;
+}
+
+export interface PullOptions {
+  ref: string;
+  auth?: AuthConfig;
+  /** "os/arch[/variant]"; default: the host's. */
+  platform?: string;
+  onProgress?: (msg: JSONMessage) => void;
+  signal?: AbortSignal;
+}
+
+export interface PullDeps {
+  registry: Registry;
+  content: ContentStore;
+  images: ImageStore;
+  unpacker: PullUnpacker;
+}
+
+/** Docker's two progress shapes: updates carry progressDetail (maybe empty), messages do not. */
+export const update = (id: string, status: string): JSONMessage => ({ status, progressDetail: {}, id });
+export const message = (status: string, id?: string): JSONMessage => (id === undefined ? { status } : { status, id });
+
+const MAX_LAYERS = 1000;
+
+export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRecord> {
+  const emit = o.onProgress ?? (() => undefined);
+  const ref = withDefaultTag(parseReference(o.ref));
+  const { registry, content, images } = deps;
+  // One failure stops the other downloads and extractions.
+  const ctl = new AbortController();
+  const onOuterAbort = () => ctl.abort(o.signal!.reason);
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = ctl.signal;
+  try {
+    o.signal?.throwIfAborted();
+    const repo = registry.repository(ref, { auth: o.auth });
+    const tagOrDigest = ref.tag ?? ref.digest!;
+    const want = o.platform ? parsePlatform(o.platform) : hostPlatform();
+
+    let top = await repo.getManifest(ref.digest ?? ref.tag!, { signal });
+    emit(message(`Pulling from ${ref.path}`, tagOrDigest));
+    let index: { digest: string; bytes: Buffer; mediaType: string } | undefined;
+    if (top.mediaType === MediaTypes.OciIndex || top.mediaType === MediaTypes.DockerManifestList) {
+      index = top;
+      const chosen = choosePlatform(parseIndex(top.bytes), want);
+      if (!chosen) throw notFound(`no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
+      top = await repo.getManifest(chosen.digest, { signal });
+      if (top.mediaType !== MediaTypes.OciManifest && top.mediaType !== MediaTypes.DockerManifest) {
+        throw invalidArgument(`unsupported manifest media type ${top.mediaType} in index ${index.digest}`);
+      }
+    }
+    const manifest = parseManifest(top.bytes);
+
+    // The config first: it names the diffIDs, and its platform must fit.
+    await repo.fetchBlob(manifest.config, content, { signal });
+    const rawConfig = await content.readBuffer(manifest.config.digest, { maxSize: 8 << 20 });
+    const config: ImageConfig = validateConfig(rawConfig);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw invalidArgument(`invalid image: config has ${config.rootfs.diff_ids.length} diff_ids but the manifest has ${manifest.layers.length} layers`);
+    }
+    if (o.platform && !index) {
+      const have: Platform = { os: config.os, architecture: config.architecture };
+      if (config.variant) have.variant = config.variant;
+      if (!platformMatches(want, have)) {
+        throw notFound(`image with reference ${familiarString(ref)} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+      }
+    }
+    const layers: LayerRef[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i]! }));
+
+    const downloads = downloadLayers(layers, deps, repo, emit, signal);
+    // Extraction in order, each layer as soon as it (and those below) are there.
+    const throttle = new ProgressThrottle();
+    let downloadedAny = false;
+    for (let i = 0; i < layers.length; i++) {
+      const d = await downloads[i]!;
+      downloadedAny ||= d.downloaded;
+      const id = shortId(layers[i]!.digest);
+      const started = Date.now();
+      await deps.unpacker.unpack(layers.slice(0, i + 1), {
+        signal,
+        onProgress: d.downloaded ? (p) => {
+          if (p.index !== i || !throttle.due(`x${id}`, p.current, p.total)) return;
+          emit(progressMessage(id, 'Extracting', p.current, p.total, started));
+        } : undefined,
+      });
+      if (d.downloaded && d.first) emit(update(id, 'Pull complete'));
+    }
+
+    // The manifest (and index) go to the content store with the image: push and save need them.
+    await content.writeBuffer(top.bytes, { digest: top.digest, size: top.bytes.length });
+    if (index) await content.writeBuffer(index.bytes, { digest: index.digest, size: index.bytes.length });
+    const repoDigest = index?.digest ?? top.digest;
+    const name = normalizedName(ref);
+    const tagRef = ref.tag !== undefined ? referenceString({ domain: ref.domain, path: ref.path, tag: ref.tag }) : undefined;
+    const before = tagRef ? images.tagTarget(tagRef) : images.tryGet(`${name}@${repoDigest}`)?.id;
+    const rec = await images.commit({
+      rawConfig,
+      layers,
+      manifest: { digest: top.digest, mediaType: top.mediaType },
+      ...(index ? { indexDigest: index.digest } : {}),
+      tags: tagRef ? [tagRef] : [],
+      repoDigests: [`${name}@${repoDigest}`],
+    });
+    emit(message(`Digest: ${repoDigest}`));
+    const newer = downloadedAny || before !== rec.id;
+    emit(message(`Status: ${newer ? 'Downloaded newer image for' : 'Image is up to date for'} ${familiarString(ref)}`));
+    return rec;
+  } catch (err) {
+    if (!signal.aborted) ctl.abort(err);
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+interface Downloaded {
+  downloaded: boolean;
+  /** The first of several layers sharing one blob: it alone reports. */
+  first: boolean;
+}
+
+/** Starts every missing layer's download (bounded); one promise per layer. */
+function downloadLayers(layers: LayerRef[], deps: PullDeps, repo: ReturnType<Registry['repository']>, emit: (m: JSONMessage) => void, signal: AbortSignal): Promise<Downloaded>[] {
+  const { registry, content } = deps;
+  const byDigest = new Map<string, Promise<boolean>>();
+  const limiter = new Limiter(registry.config.maxConcurrentDownloads);
+  const throttle = new ProgressThrottle();
+  return layers.map((l) => {
+    const shared = byDigest.get(l.digest);
+    if (shared) return shared.then((downloaded) => ({ downloaded, first: false }));
+    const id = shortId(l.digest);
+    const p = (async () => {
+      if (await content.has(l.digest)) {
+        emit(update(id, 'Already exists'));
+        return false;
+      }
+      emit(update(id, 'Pulling fs layer'));
+      await limiter.run(async () => {
+        const started = Date.now();
+        await repo.fetchBlob(l, content, {
+          signal,
+          onProgress: (pr) => {
+            if (pr.current > 0 && throttle.due(id, pr.current, pr.total) && pr.current < pr.total) {
+              emit(progressMessage(id, 'Downloading', pr.current, pr.total, started));
+            }
+          },
+          onRetry: (_attempt, _err, seconds) => {
+            emit(update(id, `Retrying in ${seconds} second${seconds === 1 ? '' : 's'}`));
+          },
+        });
+        emit(update(id, 'Verifying Checksum'));
+        emit(update(id, 'Download complete'));
+      }, () => emit(update(id, 'Waiting')));
+      return true;
+    })();
+    byDigest.set(l.digest, p);
+    // Failures surface where the extraction loop awaits; keep Node from calling them unhandled meanwhile.
+    p.catch(() => undefined);
+    return p.then((downloaded) => ({ downloaded, first: true }));
+  });
+}
+
+function parseIndex(bytes: Buffer): Descriptor[] {
+  const j = parseJson(bytes, 'index') as { manifests?: unknown };
+  if (!Array.isArray(j.manifests)) throw invalidArgument('invalid index: no manifests');
+  return j.manifests.map((d) => checkDescriptor(d, 'index entry'));
+}
+
+/** The index entry for a platform: an exact variant match before a loose one (containerd's ordering, simplified). */
+export function choosePlatform(entries: Descriptor[], want: Platform): Descriptor | undefined {
+  const manifests = entries.filter((d) => d.mediaType === MediaTypes.OciManifest || d.mediaType === MediaTypes.DockerManifest);
+  const exact = manifests.find((d) => d.platform && platformMatches(want, d.platform as Platform) && (d.platform.variant ?? '') === (want.variant ?? ''));
+  return exact ?? manifests.find((d) => platformMatches(want, d.platform as Platform | undefined));
+}
+
+function parseManifest(bytes: Buffer): { config: Descriptor; layers: Descriptor[] } {
+  const j = parseJson(bytes, 'manifest') as { config?: unknown; layers?: unknown };
+  const config = checkDescriptor(j.config, 'config');
+  if (!Array.isArray(j.layers)) throw invalidArgument('invalid manifest: no layers');
+  if (j.layers.length > MAX_LAYERS) throw invalidArgument(`invalid manifest: ${j.layers.length} layers (limit ${MAX_LAYERS})`);
+  return { config, layers: j.layers.map((l) => checkDescriptor(l, 'layer')) };
+}
+
+function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw invalidArgument(`invalid ${what}: ${(err as Error).message}`, err);
+  }
+  if (j === null || typeof j !== 'object' || Array.isArray(j)) throw invalidArgument(`invalid ${what}: not an object`);
+  return j as Record<string, unknown>;
+}
+
+function checkDescriptor(d: unknown, what: string): Descriptor {
+  if (d === null || typeof d !== 'object') throw invalidArgument(`invalid ${what} descriptor`);
+  const x = d as Record<string, unknown>;
+  if (typeof x.mediaType !== 'string') throw invalidArgument(`invalid ${what} descriptor: no media type`);
+  checkDigest(x.digest);
+  if (typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) throw invalidArgument(`invalid ${what} descriptor: bad size`);
+  return x as unknown as Descriptor;
+}
