@@ -53,7 +53,8 @@ function floor(runtime) {
 async function main() {
   const sock = join(base, 'berth.sock');
   const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
-  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'), '-H', `unix://${sock}`, '--config-file', '/nonexistent/none'], { stdio: 'ignore' });
+  writeFileSync(join(base, 'daemon.json'), JSON.stringify({ bridge: 'berthbench0' }));
+  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'), '-H', `unix://${sock}`, '--config-file', join(base, 'daemon.json')], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));

@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const sub = entry.sub[subName];
     if (!sub) {
-      process.stderr.write(`${prog}: unknown command: ${prog} ${name} ${subName}\n\nRun '${prog} ${name} --help' for more information\n`);
+      process.stderr.write(`${prog}: unknown command: ${prog} ${name} ${subName}\n\nUsage:  ${prog} ${name}\n\nRun '${prog} ${name} --help' for more information\n`);
       return 1;
     }
     entry = sub;

@@ -95,6 +95,12 @@ async function toApiError(res: IncomingMessage): Promise<ApiError> {
   return new ApiError(res.statusCode ?? 500, message);
 }
 
+/** A response whose body was already read to check it: hand the error back as a thrown ApiError. */
+function replayedError(res: IncomingMessage, err: ApiError): IncomingMessage {
+  (res as IncomingMessage & { berthError?: ApiError }).berthError = err;
+  return res;
+}
+
 export class Client {
   readonly endpoint: Endpoint;
   private fixedVersion: string | undefined;
@@ -117,6 +123,20 @@ export class Client {
     if (this.fixedVersion) return this.fixedVersion;
     this.negotiating ??= this.negotiate();
     return (this.fixedVersion = await this.negotiating);
+  }
+
+  /**
+   * Startup speed: instead of a /_ping round trip before the first call, send it with our own
+   * version and negotiate only if the daemon answers that the version is too new (an older
+   * daemon). Requests with a streamed body cannot be replayed and negotiate first.
+   */
+  private optimistic = true;
+
+  private async versionFor(opts: RequestOptions): Promise<string | undefined> {
+    if (opts.unversioned) return undefined;
+    if (this.fixedVersion) return this.fixedVersion;
+    if (this.optimistic && !isReadable(opts.body)) return CLIENT_API_VERSION;
+    return this.apiVersion();
   }
 
   private async negotiate(): Promise<string> {
@@ -143,9 +163,18 @@ export class Client {
     return { ...base, host: this.endpoint.host, port: this.endpoint.port };
   }
 
-  private async fullPath(path: string, opts: RequestOptions): Promise<string> {
-    const prefix = opts.unversioned ? '' : `/v${await this.apiVersion()}`;
-    return prefix + path + encodeQuery(opts.query);
+  private async fullPath(path: string, opts: RequestOptions, version?: string): Promise<string> {
+    const v = version ?? (opts.unversioned ? undefined : await this.apiVersion());
+    return (v ? `/v${v}` : '') + path + encodeQuery(opts.query);
+  }
+
+  /** A 400 "client version X is too new" means: negotiate, then replay once. */
+  private async tooNew(res: IncomingMessage, sentVersion: string | undefined): Promise<ApiError | undefined> {
+    if (res.statusCode !== 400 || !sentVersion || this.fixedVersion) return undefined;
+    const err = await toApiError(res);
+    if (!/client version .* is too new/i.test(err.message)) return err;
+    this.optimistic = false;
+    return undefined;
   }
 
   private wrapConnectError(err: unknown): unknown {
@@ -154,8 +183,20 @@ export class Client {
   }
 
   /** Send a request and return the response whatever its status. */
-  raw(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
-    return this.fullPath(path, opts).then(
+  async raw(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    const version = await this.versionFor(opts);
+    const res = await this.send(method, path, opts, version);
+    if (version && this.optimistic && res.statusCode === 400 && !this.fixedVersion) {
+      const err = await this.tooNew(res, version);
+      if (err) return replayedError(res, err);
+      return this.send(method, path, opts, await this.apiVersion());
+    }
+    if (version && !this.fixedVersion && res.statusCode && res.statusCode < 400) this.fixedVersion = version;
+    return res;
+  }
+
+  private send(method: string, path: string, opts: RequestOptions, version: string | undefined): Promise<IncomingMessage> {
+    return this.fullPath(path, opts, version ?? '').then(
       (full) =>
         new Promise<IncomingMessage>((resolve, reject) => {
           const headers: Record<string, string> = { ...opts.headers };
@@ -183,6 +224,8 @@ export class Client {
   /** Send a request; reject with ApiError on a status >= 400. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const res = await this.raw(method, path, opts);
+    const pre = (res as IncomingMessage & { berthError?: ApiError }).berthError;
+    if (pre) throw pre;
     if ((res.statusCode ?? 500) >= 400) throw await toApiError(res);
     return res;
   }
@@ -212,7 +255,7 @@ export class Client {
    * A non-101 answer is decoded as an error, like the docker CLI does.
    */
   async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Hijacked> {
-    const full = await this.fullPath(path, opts);
+    const full = await this.fullPath(path, opts, await this.apiVersion());
     const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
     let payload: string | undefined;
     if (opts.body !== undefined) {

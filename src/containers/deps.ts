@@ -44,7 +44,9 @@ export interface RuntimeDriver {
   waitExit(id: string): Promise<ExitStatus>;
   attach(id: string): Promise<AttachStreams>;
   resize(id: string, size: { height: number; width: number }): Promise<void>;
-  exec(id: string, opts: { process: object; tty: boolean; openStdin: boolean }): Promise<ExecHandle>;
+  /** Ask the monitor to reopen the log file after it was rotated. */
+  reopenLog(id: string): Promise<void>;
+  exec(id: string, opts: { process: any; tty: boolean; openStdin: boolean; detach?: boolean }): Promise<ExecHandle>;
   stats(id: string): Promise<unknown>;
   top(id: string): Promise<number[]>;
   cleanup(id: string): Promise<void>;

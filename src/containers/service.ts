@@ -16,6 +16,7 @@ import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
 import { signalNumber } from './signals.js';
+import { rotateIfNeeded, rotatedFiles } from './logs.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -65,6 +66,7 @@ export class ContainerService {
   private pendingAttach = new Map<string, AttachSession[]>();
   private waiters = new Map<string, Waiter[]>();
   private watching = new Set<string>();
+  private logTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
   readonly execs = new Map<string, ExecRecord>();
 
@@ -230,7 +232,10 @@ export class ContainerService {
         consoleSize: Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         hostConfig: hc, mounts: specMounts, netnsPath, networkMode: mode, init: !!hc.Init,
       });
-      const logMax = parseSize(hc.LogConfig?.Config?.['max-size']);
+      const { maxSize, maxFile } = logLimits(hc);
+      // conmon truncates at --log-size-max; that is json-file's max-file=1. With
+      // more files berth rotates itself and asks conmon to reopen the log.
+      const logMax = maxSize && maxFile <= 1 ? maxSize : undefined;
       const { pid } = await this.d.runtime.create(id, {
         bundleDir: dir, spec, logPath: rec.LogPath, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce,
         logSizeMax: logMax,
@@ -244,16 +249,24 @@ export class ContainerService {
       rec.ManualStop = false;
       this.store.save(rec);
       this.watchExit(rec.Id);
+      this.watchLogSize(rec);
       this.d.events('container', 'start', id, { image: rec.Image, name: rec.Name });
     } catch (err) {
-      const msg = (err as Error).message;
-      rec.State = { ...rec.State, Error: msg, ExitCode: /executable file not found|no such file or directory/.test(msg) ? 127 : /permission denied/.test(msg) ? 126 : 128 };
+      const raw = (err as Error).message;
+      const code = /executable file not found|no such file or directory|not found in \$PATH/i.test(raw) ? 127 : /permission denied|is a directory/i.test(raw) ? 126 : 128;
+      rec.State = { ...rec.State, Error: raw, ExitCode: code };
       this.store.save(rec);
       for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
       this.pendingAttach.delete(id);
       await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
       await this.d.network.teardown(id).catch(() => undefined);
-      throw err;
+      // Like dockerd, a failed start ends the waits for the next exit, and
+      // an --rm container is removed (the docker CLI waits for that).
+      this.notify(id, ['next-exit'], code);
+      if (rec.HostConfig.AutoRemove) {
+        setImmediate(() => { void this.remove(id, { force: true, volumes: true }).catch(() => undefined); });
+      }
+      throw startError(err, rec.Path, code);
     }
   }
 
@@ -269,8 +282,28 @@ export class ContainerService {
     );
   }
 
+  /** With max-file ≥ 2, rotate the log as json-file does; conmon reopens it. */
+  private watchLogSize(rec: ContainerRecord): void {
+    const { maxSize, maxFile } = logLimits(rec.HostConfig);
+    if (!maxSize || maxFile <= 1 || this.logTimers.has(rec.Id)) return;
+    const timer = setInterval(() => {
+      void rotateIfNeeded(rec.LogPath, { maxSize, maxFile, reopen: () => this.d.runtime.reopenLog(rec.Id) })
+        .catch((err) => this.d.log.debug('log rotation failed', { id: rec.Id, err }));
+    }, 1000);
+    timer.unref();
+    this.logTimers.set(rec.Id, timer);
+  }
+
+  /** Older log files of a container, oldest first (for `docker logs`). */
+  async rotatedLogs(rec: ContainerRecord): Promise<string[]> {
+    const { maxFile } = logLimits(rec.HostConfig);
+    return maxFile > 1 ? rotatedFiles(rec.LogPath, maxFile) : [];
+  }
+
   private async onExit(id: string, st: ExitStatus): Promise<void> {
     this.watching.delete(id);
+    const timer = this.logTimers.get(id);
+    if (timer) { clearInterval(timer); this.logTimers.delete(id); }
     const rec = this.store.find(id);
     if (!rec) return;
     await this.locked(id, async () => {
@@ -522,13 +555,15 @@ export class ContainerService {
       consoleSize: Array.isArray(c.ConsoleSize) && c.ConsoleSize[0] ? { height: c.ConsoleSize[0], width: c.ConsoleSize[1] } : undefined,
       privileged: !!c.Privileged,
     };
-    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session });
+    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session, detach: !session });
     e.handle = handle;
-    e.Pid = handle.pid;
     if (session) {
       const streams = await handle.attach();
       streams.onData((stream, chunk) => session.onData(stream, chunk));
-      streams.onEnd(() => session.onEnd());
+      // The docker CLI reads ExitCode right after the stream ends: record it first.
+      streams.onEnd(() => {
+        void handle.wait().then((code) => { e.Running = false; e.ExitCode = code; e.Pid = 0; }, () => undefined).finally(() => session.onEnd());
+      });
       if (session.stdin && streams.stdin) {
         const stdin = streams.stdin;
         session.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));
@@ -537,6 +572,7 @@ export class ContainerService {
       }
     }
     await handle.start();
+    e.Pid = handle.pid;
     e.Running = true;
     this.d.events('container', `exec_start: ${[e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments].join(' ')}`, rec.Id, { execID: id, image: rec.Image, name: rec.Name });
     void handle.wait().then((code) => {
@@ -670,10 +706,31 @@ function validateHostConfig(hc: Record<string, any>): void {
       throw invalidArgument(`range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
     }
   }
+  if (hc.LogConfig?.Type && !['json-file', 'k8s-file', 'local', 'none'].includes(hc.LogConfig.Type)) {
+    throw invalidArgument(`failed to create task for container: logger: no log driver named '${hc.LogConfig.Type}' is registered`);
+  }
+  logLimits(hc);
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && typeof hc.PidsLimit !== 'number') throw invalidArgument('invalid PidsLimit');
   const rp = hc.RestartPolicy?.Name;
   if (rp && !['no', 'always', 'unless-stopped', 'on-failure', ''].includes(rp)) throw invalidArgument(`invalid restart policy '${rp}'`);
   if (hc.AutoRemove && rp && rp !== 'no' && rp !== '') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+}
+
+/** Docker's wording for a process that could not be started; clients match on it (127/126). */
+function startError(err: unknown, path: string, code: number): Error {
+  const raw = (err as Error).message;
+  if ((err as { kind?: string }).kind && (err as { kind?: string }).kind !== 'Internal') return err as Error;
+  if (code === 127) return invalidArgument(`failed to create task for container: OCI runtime create failed: unable to start container process: error during container init: exec: "${path}": executable file not found in $PATH: unknown`, err);
+  if (code === 126) return invalidArgument(`failed to create task for container: OCI runtime create failed: unable to start container process: error during container init: exec: "${path}": permission denied: unknown`, err);
+  return new Error(raw.startsWith('OCI runtime') ? `failed to create task for container: ${raw}` : raw, { cause: err });
+}
+
+function logLimits(hc: Record<string, any>): { maxSize?: number; maxFile: number } {
+  const cfg = hc.LogConfig?.Config ?? {};
+  const maxSize = parseSize(cfg['max-size']);
+  const maxFile = cfg['max-file'] ? Number(cfg['max-file']) : 1;
+  if (!Number.isInteger(maxFile) || maxFile < 1) throw invalidArgument(`invalid value for max-file: ${cfg['max-file']}`);
+  return { maxSize, maxFile };
 }
 
 export function parseSize(s: unknown): number | undefined {

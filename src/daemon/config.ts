@@ -14,6 +14,8 @@ export interface DaemonConfig {
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
   bip?: string;
+  /** Name of the default bridge device (daemon.json `bridge`), default berth0. */
+  bridge?: string;
   defaultAddressPools?: { base: string; size: number }[];
   defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }>;
   logOpts: Record<string, string>;
@@ -67,6 +69,7 @@ export function parseArgs(argv: string[]): { config: DaemonConfig; help?: boolea
   if (file['max-concurrent-downloads']) cfg.maxConcurrentDownloads = Number(file['max-concurrent-downloads']);
   if (file['max-concurrent-uploads']) cfg.maxConcurrentUploads = Number(file['max-concurrent-uploads']);
   if (file.bip) cfg.bip = String(file.bip);
+  if (file.bridge) cfg.bridge = String(file.bridge);
   if (Array.isArray(file['default-address-pools'])) cfg.defaultAddressPools = file['default-address-pools'];
   if (file['default-ulimits']) cfg.defaultUlimits = file['default-ulimits'];
   if (file['log-opts']) cfg.logOpts = file['log-opts'];

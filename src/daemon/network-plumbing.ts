@@ -29,7 +29,10 @@ export function networkPlumbing(network: NetworkManager): NetworkPlumbing {
     attach: async (id, o) => {
       const mode = o.mode;
       if (mode !== 'none' && mode !== 'host' && !mode.startsWith('container:')) {
-        const wanted = { ...o.endpoints };
+        // The docker CLI keys the endpoint of the network mode by the mode's own
+        // name, and `default` means the default bridge.
+        const wanted: typeof o.endpoints = {};
+        for (const [k, v] of Object.entries(o.endpoints ?? {})) wanted[k === 'default' ? 'bridge' : k] = v;
         if (!Object.keys(wanted).includes(mode)) wanted[mode] = {};
         const have = network.endpoints(id);
         for (const [net, ep] of Object.entries(wanted)) {

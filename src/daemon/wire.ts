@@ -22,6 +22,7 @@ import {
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
 import { networkPlumbing } from './network-plumbing.js';
+import { specBuilder } from './spec-builder.js';
 
 export interface Daemon {
   close(): Promise<void>;
@@ -40,14 +41,16 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   await snapshots.reconcile();
   const unpacker = new Unpacker({ content, snapshots });
 
+  // crun refuses hybrid cgroup hosts whose v2 mount holds a controller: move it to its own v1 hierarchy.
+  await runtime.prepareHost({ log }).catch((err) => log.warn('could not prepare cgroups for crun', { err }));
   const rt = await runtime.selectRuntime({ configured: cfg.runtime, log });
-  log.info('OCI runtime selected', { runtime: rt.name, path: rt.path, reason: rt.reason });
   const driver = new runtime.ConmonDriver({ runtime: rt, execRoot: join(cfg.execRoot, 'runtime'), log });
 
   const volumes = new VolumeStore({ db, root: join(cfg.dataRoot, 'volumes'), log, events });
   const network = new NetworkManager({
     db, execRoot: cfg.execRoot, dataRoot: cfg.dataRoot, log, events,
-    config: { bip: cfg.bip, defaultAddressPools: cfg.defaultAddressPools },
+    // A second daemon on one host needs its own bridge and nft table.
+    config: { bip: cfg.bip, defaultAddressPools: cfg.defaultAddressPools, bridgeName: cfg.bridge, nftTable: cfg.bridge && cfg.bridge !== 'berth0' ? cfg.bridge.replace(/[^A-Za-z0-9_-]/g, '_') : undefined },
   });
 
   const rootfs: RootfsProvider = {
@@ -63,10 +66,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     images: { get: (ref) => images.get(ref) },
     rootfs,
     runtime: driver,
-    spec: {
-      resolveUser: (root, user) => runtime.resolveUser(root, user),
-      build: (input) => runtime.buildContainerSpec(input, { defaultUlimits: cfg.defaultUlimits }),
-    },
+    spec: specBuilder({ defaultUlimits: cfg.defaultUlimits }),
     volumes: {
       ensure: (name, o) => volumes.ensure(name, o),
       populate: (name, from) => volumes.populate(name, from),
@@ -100,7 +100,13 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     endpoints: (id) => network.endpoints(id),
     readLogs: (path, o) => readLogs(path, o),
     parseTime: (s) => parseTimeArg(s),
-    stats: async (id, prev) => runtime.toDockerStats(await driver.stats(id), prev as any),
+    stats: async (id, prev) => {
+      // The previous raw sample gives Docker's precpu_stats.
+      const raw = await driver.stats(id);
+      const out = runtime.toDockerStats(raw, (prev as { raw?: runtime.CgroupStats } | undefined)?.raw);
+      Object.defineProperty(out, 'raw', { value: raw, enumerable: false });
+      return out as unknown as Record<string, any>;
+    },
     topPids: (id) => driver.top(id),
     imageMatches: (ancestor, rec) => {
       try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
@@ -147,6 +153,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     servers,
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      network.close();
       db.close();
     },
   };
@@ -178,7 +185,7 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true,
     CPUSet: true, PidsLimit: true, IPv4Forwarding: true, Debug: cfg.logLevel === 'debug', NFd: 0, OomKillDisable: false,
     NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs',
-    CgroupVersion: runtime.cgroupVersion(), NEventsListener: 0, KernelVersion: os.release(), OperatingSystem: 'berth on ' + osName(),
+    CgroupVersion: String(runtime.cgroupVersion()), NEventsListener: 0, KernelVersion: os.release(), OperatingSystem: 'berth on ' + osName(),
     OSVersion: '', OSType: 'linux', Architecture: os.machine?.() ?? goArch(), IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: {
       InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: cfg.registryMirrors,

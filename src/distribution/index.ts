@@ -11,6 +11,7 @@ export {
   domainFromServerAddress,
 } from './endpoints.js';
 export { parseChallenges, type Challenge } from './challenge.js';
+export { TokenCache, type TokenResult, type TokenOptions } from './auth.js';
 export { registryErrorCode } from './errors.js';
 export { HttpClient, isTransportError, MAX_REDIRECTS, type HttpResponse, type SendOptions } from './http.js';
 export {

@@ -193,14 +193,21 @@ export class RemoteRepository {
         if (authz) headers.Authorization = authz;
       }
       const body = typeof o.body === 'function' ? o.body() : o.body;
-      const res = await this.registry.http.send({ method, url, headers, body, tls: a.ep.tls, signal: o.signal, timeoutMs: o.timeoutMs });
+      let res: HttpResponse;
+      try {
+        res = await this.registry.http.send({ method, url, headers, body, tls: a.ep.tls, signal: o.signal, timeoutMs: o.timeoutMs });
+      } catch (err) {
+        if (body && !Buffer.isBuffer(body)) body.destroy();
+        throw err;
+      }
       if (res.status !== 401 || attempt > 0 || !sameHost) return res;
+      if (body && !Buffer.isBuffer(body)) body.destroy();
       const fresh = parseChallenges(res.headerValues('www-authenticate'));
       if (fresh.length === 0) return res;
       // The registry may ask for more scope than we guessed (or was not pinged).
       const bearer = fresh.find((c) => c.scheme === 'bearer');
       for (const s of (bearer?.params.scope ?? '').split(' ')) {
-        if (s && !this.scopes.includes(s)) this.extraScopes.add(s);
+        if (s && !this.scopes.includes(s) && this.extraScopes.size < 8) this.extraScopes.add(s);
       }
       a.challenges = fresh;
       await discardBody(res);

@@ -6,8 +6,8 @@
 // writes aardvark.pid into the directory and re-reads everything on SIGHUP.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { hasCode, type Logger } from '../util/index.js';
-import { run } from './exec.js';
 
 export interface DnsEntry {
   containerId: string;
@@ -79,11 +79,17 @@ export class Aardvark {
   }
 
   private async start(): Promise<void> {
-    // `run` forks the server and returns once it listens.
-    const res = await run(this.binary, ['--config', this.dir, '-p', '53', 'run'], { allowFail: true });
-    if (res.code !== 0) {
-      this.log.warn('aardvark-dns failed to start', { code: res.code, stderr: res.stderr.trim() });
-    }
+    // `run` forks the server and exits once it listens. The server must not
+    // hold pipes of ours (nor be in our process group), hence ignore + detached.
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(this.binary, ['--config', this.dir, '-p', '53', 'run'], { stdio: 'ignore', detached: true });
+      child.once('error', (err) => {
+        this.log.warn('aardvark-dns failed to start', { err });
+        resolve(-1);
+      });
+      child.once('exit', (c) => resolve(c ?? -1));
+    });
+    if (code !== 0 || !this.pid()) this.log.warn('aardvark-dns failed to start', { code, dir: this.dir });
   }
 
   private signal(pid: number, sig: NodeJS.Signals): void {

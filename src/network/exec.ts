@@ -1,6 +1,7 @@
-// Running the few host tools the network stack drives (ip, nft, unshare,
-// nsenter). Each call is one process; callers batch their commands so a
-// container costs a handful of spawns, never one per rule.
+// Running the host tools the network stack drives (ip, nft, unshare,
+// nsenter) as one-off processes. Commands are batched (ip -batch, nft -f), so
+// a change costs one process, never one per rule; the frequent host-side ones
+// go to long-lived sessions instead (session.ts).
 import { spawn } from 'node:child_process';
 import { internal } from '../util/index.js';
 
@@ -8,6 +9,8 @@ export interface RunOpts {
   input?: string;
   /** Resolve with the result instead of throwing on a non-zero exit. */
   allowFail?: boolean;
+  /** How to name the command in an error (default: the command line). */
+  label?: string;
 }
 
 export interface RunResult {
@@ -19,7 +22,14 @@ export interface RunResult {
 export function run(cmd: string, args: string[], opts: RunOpts = {}): Promise<RunResult> {
   const t0 = performance.now();
   const p = run0(cmd, args, opts);
-  if (process.env.BERTH_NET_TRACE) void p.finally(() => process.stderr.write(`[net] ${cmd} ${args.slice(0, 3).join(" ")} ${(performance.now() - t0).toFixed(1)}ms\n`)).catch(() => undefined);
+  // BERTH_NET_TRACE=1 prints what each spawn cost (bench/network.mjs, debugging).
+  if (process.env.BERTH_NET_TRACE) {
+    const what = opts.label ?? [cmd, ...args.slice(0, 2)].join(' ');
+    void p.then(
+      () => process.stderr.write(`[net] ${what} ${(performance.now() - t0).toFixed(1)}ms\n`),
+      () => undefined,
+    );
+  }
   return p;
 }
 
@@ -35,7 +45,7 @@ function run0(cmd: string, args: string[], opts: RunOpts): Promise<RunResult> {
       const res = { code: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
       if (res.code !== 0 && !opts.allowFail) {
         const what = signal ? `killed by ${signal}` : `exit ${res.code}`;
-        reject(internal(`${cmd} ${args.join(' ')}: ${what}: ${res.stderr.trim()}`));
+        reject(internal(`${opts.label ?? `${cmd} ${args.join(' ')}`}: ${what}: ${res.stderr.trim()}`));
         return;
       }
       resolve(res);
@@ -45,4 +55,14 @@ function run0(cmd: string, args: string[], opts: RunOpts): Promise<RunResult> {
       child.stdin!.end(opts.input);
     }
   });
+}
+
+/** One tool invocation with its stdin. */
+export interface Step {
+  argv: string[];
+  input?: string;
+}
+
+export async function runStep(step: Step): Promise<void> {
+  await run(step.argv[0]!, step.argv.slice(1), { input: step.input });
 }

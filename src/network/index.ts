@@ -5,3 +5,5 @@ export { hostsFile, resolvConfFile, parseResolvConf } from './files.js';
 export type {
   EndpointSettings, IPAM, IPAMConfig, NetworkContainer, NetworkCreateBody, NetworkResource, PortBinding, PortMap, PortSpec,
 } from './types.js';
+export { containerPlumbing, portSpecs } from './plumbing.js';
+export type { ContainerPlumbing, AttachOpts, FilesOpts } from './plumbing.js';

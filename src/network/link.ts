@@ -1,11 +1,12 @@
-// Links and namespaces, driven through iproute2 in batches: each change costs
-// one `ip -batch -` inside the container's netns and one on the host, whatever
-// the number of commands.
+// Links and namespaces, driven through iproute2 in batches: a change is one
+// `ip -batch -` inside the container's netns (a new process: it must run in
+// there) and a few lines to the host's long-lived ip session, whatever the
+// number of commands.
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hasCode } from '../util/index.js';
 import { umount2, MNT_DETACH } from '../sys/index.js';
-import { run } from './exec.js';
+import { run, type Step } from './exec.js';
 
 export interface HostLink {
   ifname: string;
@@ -65,25 +66,23 @@ export async function ensureBridges(bridges: { name: string; address: string }[]
   }
 }
 
+/** `ip -batch` commands deleting links. */
+export const deleteLinksScript = (names: string[]): string => names.map((n) => `link del ${safeIfname(n)}`).join('\n');
+
+/** Delete links that may already be gone (their netns died first): never fails. */
 export async function deleteLinks(names: string[]): Promise<void> {
-  if (!names.length) return;
-  // -force: go on past links that are already gone (their netns died first).
-  await run('ip', ['-force', '-batch', '-'], { input: names.map((n) => `link del ${safeIfname(n)}`).join('\n') + '\n', allowFail: true });
+  if (names.length) await run('ip', ['-force', '-batch', '-'], { input: deleteLinksScript(names) + '\n', allowFail: true });
 }
 
 /**
- * Plumb endpoints into a container's netns, creating the netns first when
- * `create` is set. Two processes whatever the number of endpoints: one inside
- * the netns (`unshare --net=PATH` pins a new one by bind mount, `nsenter`
- * joins an existing one) creates each veth pair with its peer already in the
- * host netns, then addresses and routes; one on the host attaches the peers
- * to their bridges.
+ * The steps that plumb endpoints into a container's netns, creating the
+ * netns when `create` is set (the caller has made the mount point file):
+ * one `ip -batch` inside the netns (`unshare --net=PATH` pins a new one by
+ * bind mount, `nsenter` joins an existing one) creates each veth pair with its
+ * peer already in the host netns, then addresses and routes; one `ip -batch`
+ * on the host attaches the peers to their bridges.
  */
-export async function plumb(netns: string, eps: EndpointPlumbing[], opts: { create: boolean }): Promise<void> {
-  if (opts.create) {
-    mkdirSync(dirname(netns), { recursive: true });
-    closeSync(openSync(netns, 'a'));
-  }
+export function plumbSteps(netns: string, eps: EndpointPlumbing[], opts: { create: boolean }): { inside?: Step; host?: string } {
   const hostNs = `/proc/${process.pid}/ns/net`;
   const inside: string[] = opts.create ? ['link set lo up'] : [];
   for (const e of eps) {
@@ -94,34 +93,35 @@ export async function plumb(netns: string, eps: EndpointPlumbing[], opts: { crea
     );
     if (e.gateway) inside.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
   }
-  const runner = opts.create ? 'unshare' : 'nsenter';
-  try {
-    await run(runner, [`--net=${netns}`, 'ip', '-batch', '-'], { input: inside.join('\n') + '\n' });
-    if (!eps.length) return;
-    await run('ip', ['-batch', '-'], {
-      input: eps.map((e) => `link set ${e.hostIf} master ${safeIfname(e.bridge)} up`).join('\n') + '\n',
-    });
-  } catch (err) {
-    if (opts.create) await deleteNetns(netns);
-    await deleteLinks(eps.map((e) => e.hostIf).filter((n) => existsSync(`/sys/class/net/${n}`)));
-    throw err;
-  }
+  return {
+    inside: inside.length
+      ? { argv: [opts.create ? 'unshare' : 'nsenter', `--net=${netns}`, 'ip', '-batch', '-'], input: inside.join('\n') + '\n' }
+      : undefined,
+    host: eps.length ? eps.map((e) => `link set ${safeIfname(e.hostIf)} master ${safeIfname(e.bridge)} up`).join('\n') : undefined,
+  };
+}
+
+/** A file to bind-mount a netns on. */
+export function netnsMountpoint(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  closeSync(openSync(path, 'a'));
 }
 
 /**
  * Unpin a netns. Once no process is left in it the kernel destroys it with its
- * veths; a host side still present (a process lingers in the netns, or the
- * kernel has not got to it yet) is deleted explicitly.
+ * veths, in its own time; callers delete host sides still present (a process
+ * lingers in the netns, or the kernel has not got to it yet) with deleteLinks.
  */
-export async function deleteNetns(path: string, hostIfs: string[] = []): Promise<void> {
+export function unmountNetns(path: string): void {
   try {
     umount2(path, MNT_DETACH);
   } catch (err) {
     if (!hasCode(err, 'EINVAL') && !hasCode(err, 'ENOENT')) throw err;
   }
   rmSync(path, { force: true });
-  await deleteLinks(hostIfs.filter((n) => existsSync(`/sys/class/net/${n}`)));
 }
+
+export const linkExists = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
 
 export async function setDefaultRoute(netns: string, gateway: string, ifname: string): Promise<void> {
   await run('nsenter', [`--net=${netns}`, 'ip', 'route', 'replace', 'default', 'via', gateway, 'dev', safeIfname(ifname)]);

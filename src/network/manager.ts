@@ -25,10 +25,11 @@ import {
 } from '../util/index.js';
 import * as cidr from './cidr.js';
 import { Aardvark, type DnsNetwork } from './dns.js';
-import { run } from './exec.js';
+import { runStep } from './exec.js';
 import { writeContainerFiles, type ContainerFiles, type ContainerFilesOpts } from './files.js';
 import * as link from './link.js';
 import { tableScript, type NftNetwork, type NftPort } from './nft.js';
+import { ToolSession, ipTool, nftTool } from './session.js';
 import { NetworkStore, type EndpointRow, type NetworkRow, type PortRow } from './store.js';
 import type { EndpointSettings, NetworkCreateBody, NetworkResource, PortMap, PortSpec } from './types.js';
 
@@ -92,6 +93,8 @@ export class NetworkManager {
   private readonly bip?: string;
   private readonly portRange?: [number, number];
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly nft: ToolSession;
+  private readonly ip: ToolSession;
 
   constructor(opts: NetworkManagerOpts) {
     const cfg = opts.config ?? {};
@@ -108,6 +111,14 @@ export class NetworkManager {
     this.pools = cfg.defaultAddressPools?.length ? cfg.defaultAddressPools : DEFAULT_POOLS;
     this.bip = cfg.bip;
     this.portRange = cfg.portRange;
+    this.nft = new ToolSession(nftTool, this.log);
+    this.ip = new ToolSession(ipTool, this.log);
+  }
+
+  /** Stop the helper processes this manager keeps (nft and ip sessions). Rules, links and aardvark-dns stay. */
+  close(): void {
+    this.nft.close();
+    this.ip.close();
   }
 
   // ---------------------------------------------------------------- networks
@@ -292,7 +303,7 @@ export class NetworkManager {
    */
   async prepare(containerId: string, opts: { mode: NetworkMode; containerName?: string }): Promise<{ netnsPath?: string }> {
     checkId(containerId);
-    const mode = opts.mode || 'bridge';
+    const mode = !opts.mode || opts.mode === 'default' ? 'bridge' : opts.mode;
     if (mode === 'host') return {};
     if (mode.startsWith('container:')) {
       const other = mode.slice('container:'.length);
@@ -308,18 +319,18 @@ export class NetworkManager {
       const create = !existsSync(path);
       try {
         if (mode === 'none') {
-          if (create) await link.plumb(path, [], { create });
+          if (create) await this.plumb(containerId, [], { create, nft: false });
           return { netnsPath: path };
         }
-        await this.plumb(containerId, this.store.endpoints(containerId).filter((e) => !e.ip), create);
         const hasPorts = this.store.ports(containerId).length > 0;
         if (hasPorts) {
           this.allocatePorts(containerId);
           await this.probePorts(containerId);
         }
-        await this.syncRules({ nft: hasPorts });
+        await this.plumb(containerId, this.store.endpoints(containerId).filter((e) => !e.ip), { create, nft: hasPorts });
+        await this.syncRules({ nft: false });
       } catch (err) {
-        await this.unplumb(containerId);
+        await this.unplumb(containerId, { nft: this.hasPorts(containerId) });
         throw err;
       }
       return { netnsPath: path };
@@ -371,8 +382,8 @@ export class NetworkManager {
       this.store.insertEndpoint(row);
       if (n.driver === 'bridge' && existsSync(this.netnsPath(containerId))) {
         try {
-          await this.plumb(containerId, [row], false);
-          await this.syncRules({ nft: this.hasPorts(containerId) });
+          await this.plumb(containerId, [row], { create: false, nft: this.hasPorts(containerId) });
+          await this.syncRules({ nft: false });
         } catch (err) {
           this.store.deleteEndpoint(containerId, n.id);
           throw err;
@@ -401,7 +412,7 @@ export class NetworkManager {
       if (ep.network_name === 'host' && !opts.force) {
         throw forbidden('container cannot be disconnected from host network or connected to host network');
       }
-      if (ep.host_if) await link.deleteLinks([ep.host_if]);
+      await this.deleteLinks([ep.host_if]);
       this.store.deleteEndpoint(containerId, ep.network_id);
       if (ep.is_gateway) await this.promoteGateway(containerId);
       await this.syncRules({ nft: this.hasPorts(containerId) });
@@ -461,19 +472,17 @@ export class NetworkManager {
   /** At container stop: links, rules, DNS entries and netns go; IP leases and host ports are released. */
   async teardown(containerId: string): Promise<void> {
     await this.serial(async () => {
-      const hadPorts = this.hasPorts(containerId);
-      await this.unplumb(containerId);
-      await this.syncRules({ nft: hadPorts });
+      await this.unplumb(containerId, { nft: this.hasPorts(containerId) });
+      await this.syncRules({ nft: false });
     });
   }
 
   /** At container rm: teardown plus the container's endpoint and port records. */
   async release(containerId: string): Promise<void> {
     await this.serial(async () => {
-      const hadPorts = this.hasPorts(containerId);
-      await this.unplumb(containerId);
+      await this.unplumb(containerId, { nft: this.hasPorts(containerId) });
       this.store.deleteContainer(containerId);
-      await this.syncRules({ nft: hadPorts });
+      await this.syncRules({ nft: false });
     });
   }
 
@@ -491,7 +500,10 @@ export class NetworkManager {
     const containerId = opts.containerId ?? basename(containerDir);
     const nets = new Map(this.store.networks().map((n) => [n.id, n]));
     const eps = this.store.endpoints(containerId).filter((e) => e.ip);
-    const dnsNet = eps.map((e) => nets.get(e.network_id)).find((n) => n && !n.builtin);
+    // As Docker: the embedded DNS serves containers whose network mode is a user-defined network.
+    const mode = opts.networkMode ?? eps[0]?.network_name ?? 'bridge';
+    const primary = eps.map((e) => nets.get(e.network_id)).find((n) => n && (n.name === mode || n.id === mode));
+    const dnsNet = primary && !primary.builtin ? primary : undefined;
     const bridge = this.store.networks().find((n) => n.name === 'bridge');
     return writeContainerFiles(containerDir, {
       ...opts,
@@ -511,7 +523,7 @@ export class NetworkManager {
     const live = new Set(running);
     await this.serial(async () => {
       for (const id of new Set([...safeReaddir(this.netnsDir), ...this.store.containerIds()])) {
-        if (!live.has(id)) await this.unplumb(id);
+        if (!live.has(id)) await this.unplumb(id, { nft: false });
       }
       if (opts.known) {
         const known = new Set(opts.known);
@@ -522,7 +534,7 @@ export class NetworkManager {
       const ours = new Set(bridges.map((n) => n.bridge));
       const wanted = new Set(this.store.endpoints().map((e) => e.host_if).filter(Boolean));
       const stray = (await link.hostLinks()).filter((l) => l.master && ours.has(l.master) && l.kind === 'veth' && !wanted.has(l.ifname));
-      await link.deleteLinks(stray.map((l) => l.ifname));
+      await this.deleteLinks(stray.map((l) => l.ifname));
       await this.syncRules();
     });
   }
@@ -599,7 +611,11 @@ export class NetworkManager {
   }
 
   /** Leases IPs for endpoints and wires them into the container's netns. */
-  private async plumb(containerId: string, rows: EndpointRow[], create: boolean): Promise<void> {
+  /**
+   * Lease IPs for endpoints and wire them into the container's netns (created
+   * when `create`), with the nft table re-derived in the same spawn when `nft`.
+   */
+  private async plumb(containerId: string, rows: EndpointRow[], opts: { create: boolean; nft: boolean }): Promise<void> {
     const nets = new Map(this.store.networks().map((n) => [n.id, n]));
     const todo: { row: EndpointRow; net: NetworkRow }[] = [];
     for (const row of rows) {
@@ -607,10 +623,6 @@ export class NetworkManager {
       if (!net) throw notFound(`network ${row.network_name} not found`);
       if (net.driver !== 'bridge') continue;
       todo.push({ row, net });
-    }
-    if (!todo.length) {
-      if (create) await link.plumb(this.netnsPath(containerId), [], { create });
-      return;
     }
     let hasGateway = this.store.endpoints(containerId).some((e) => e.is_gateway && e.ip);
     this.store.tx(() => {
@@ -628,17 +640,24 @@ export class NetworkManager {
         this.store.updateEndpoint(t.row);
       }
     });
+    const netns = this.netnsPath(containerId);
+    const { inside, host } = link.plumbSteps(
+      netns,
+      todo.map(({ row, net }) => ({
+        hostIf: row.host_if, bridge: net.bridge, ifname: row.ifname, mac: row.mac,
+        address: `${row.ip}/${cidr.parseCidr(net.subnet).bits}`,
+        gateway: row.is_gateway ? net.gateway : undefined,
+      })),
+      { create: opts.create },
+    );
     try {
-      await link.plumb(
-        this.netnsPath(containerId),
-        todo.map(({ row, net }) => ({
-          hostIf: row.host_if, bridge: net.bridge, ifname: row.ifname, mac: row.mac,
-          address: `${row.ip}/${cidr.parseCidr(net.subnet).bits}`,
-          gateway: row.is_gateway ? net.gateway : undefined,
-        })),
-        { create },
-      );
+      if (opts.create) link.netnsMountpoint(netns);
+      if (inside) await runStep(inside);
+      if (host) await this.ip.run(host);
+      if (opts.nft) await this.applyNft();
     } catch (err) {
+      if (opts.create) link.unmountNetns(netns);
+      await this.deleteLinks(todo.map(({ row }) => row.host_if));
       this.store.tx(() => {
         for (const { row } of todo) this.store.updateEndpoint({ ...row, ip: '', host_if: '', endpoint_id: '', mac: '', is_gateway: 0 });
       });
@@ -646,10 +665,26 @@ export class NetworkManager {
     }
   }
 
-  /** Undo plumb for a whole container; safe to call on a container that is not plumbed. */
-  private async unplumb(containerId: string): Promise<void> {
+  /** Delete host links that still exist; ones already gone are fine. */
+  private async deleteLinks(names: string[]): Promise<void> {
+    const present = names.filter((n) => n && link.linkExists(n));
+    if (!present.length) return;
+    try {
+      await this.ip.run(link.deleteLinksScript(present));
+    } catch (err) {
+      // Raced with the kernel's own cleanup of a dying netns: only a link still there is a failure.
+      if (present.some(link.linkExists)) throw err;
+    }
+  }
+
+  /**
+   * Undo plumb for a whole container (safe on one that is not plumbed): the
+   * netns is unpinned, leftover veths deleted, leases and host ports released,
+   * and the nft table re-derived when `nft`, all in one spawn.
+   */
+  private async unplumb(containerId: string, opts: { nft: boolean }): Promise<void> {
     const eps = this.store.endpoints(containerId);
-    await link.deleteNetns(this.netnsPath(containerId), eps.map((e) => e.host_if).filter(Boolean));
+    link.unmountNetns(this.netnsPath(containerId));
     this.store.tx(() => {
       for (const e of eps) {
         if (e.ip || e.host_if) this.store.updateEndpoint({ ...e, ip: '', host_if: '', endpoint_id: '', mac: '', is_gateway: 0 });
@@ -657,6 +692,13 @@ export class NetworkManager {
       const ports = this.store.ports(containerId);
       if (ports.some((p) => p.host_port)) this.store.replacePorts(containerId, ports.map((p) => ({ ...p, host_port: 0 })));
     });
+    if (opts.nft) await this.applyNft();
+    // With its netns unpinned and no process left in it, the kernel destroys
+    // the veths itself (10-40 ms here, the same as an `ip link del`, which
+    // would only compete with it); delete whatever is still there after that.
+    const hostIfs = eps.map((e) => e.host_if).filter(Boolean);
+    for (let waited = 0; waited < 150 && hostIfs.some(link.linkExists); waited += 5) await sleep(5);
+    await this.deleteLinks(hostIfs);
   }
 
   private async promoteGateway(containerId: string): Promise<void> {
@@ -671,7 +713,7 @@ export class NetworkManager {
   /** Pick host ports for the container's published ports (sync: no interleaving allocations). */
   private allocatePorts(containerId: string): void {
     const mine = this.store.ports(containerId);
-    if (!mine.length) return;
+    if (mine.every((p) => p.host_port)) return; // none, or allocated already (a second prepare)
     const others = this.store.ports().filter((p) => p.container_id !== containerId && p.host_port);
     const taken = (ip: string, port: number, proto: string, rows: PortRow[]) =>
       rows.some((o) => o.host_port === port && o.proto === proto && (!o.host_ip || !ip || o.host_ip === ip));
@@ -719,6 +761,38 @@ export class NetworkManager {
     if (changed) this.store.replacePorts(containerId, rows);
   }
 
+  /**
+   * Re-derive berth's nft table, through the long-lived nft session; should
+   * that fail, once more with a fresh `nft -f` (which also words the error).
+   */
+  private async applyNft(): Promise<void> {
+    if (!this.firewall) return;
+    const script = this.nftScript();
+    try {
+      await this.nft.run(script);
+    } catch (err) {
+      this.log.debug('nft session failed, retrying with nft -f', { err });
+      await runStep({ argv: ['nft', '-f', '-'], input: script });
+    }
+  }
+
+  /** berth's whole nft table, derived from the database as it is now. */
+  private nftScript(): string {
+    const nets = this.bridges();
+    const byId = new Map(nets.map((n) => [n.id, n]));
+    const eps = this.store.endpoints().filter((e) => e.ip);
+    const nft: NftNetwork[] = nets.map((n) => ({ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: !!n.internal }));
+    const ports: NftPort[] = [];
+    for (const p of this.store.ports()) {
+      if (!p.host_port) continue;
+      // Ports forward to the container's first address on a network with a way out.
+      const target = eps.find((e) => e.container_id === p.container_id && !byId.get(e.network_id)?.internal);
+      if (!target) continue;
+      ports.push({ hostIp: p.host_ip, hostPort: p.host_port, proto: p.proto as 'tcp' | 'udp', targetIp: target.ip, targetPort: p.container_port });
+    }
+    return tableScript(this.table, nft, ports);
+  }
+
   /** True when the container has host ports allocated (its rules are in the nft maps). */
   private hasPorts(containerId: string): boolean {
     return this.store.ports(containerId).some((p) => p.host_port);
@@ -731,19 +805,8 @@ export class NetworkManager {
    */
   private async syncRules(opts: { nft?: boolean } = {}): Promise<void> {
     const nets = this.bridges();
-    const byId = new Map(nets.map((n) => [n.id, n]));
     const eps = this.store.endpoints().filter((e) => e.ip);
-    if (this.firewall && opts.nft !== false) {
-      const nft: NftNetwork[] = nets.map((n) => ({ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: !!n.internal }));
-      const ports: NftPort[] = [];
-      for (const p of this.store.ports()) {
-        if (!p.host_port) continue;
-        const target = eps.find((e) => e.container_id === p.container_id && !byId.get(e.network_id)?.internal);
-        if (!target) continue;
-        ports.push({ hostIp: p.host_ip, hostPort: p.host_port, proto: p.proto as 'tcp' | 'udp', targetIp: target.ip, targetPort: p.container_port });
-      }
-      await run('nft', ['-f', '-'], { input: tableScript(this.table, nft, ports) });
-    }
+    if (opts.nft !== false) await this.applyNft();
     const dns: DnsNetwork[] = nets
       .filter((n) => !n.builtin)
       .map((n) => ({
@@ -851,6 +914,8 @@ function macFor(ip: string): string {
   const n = cidr.parseIp(ip);
   return ['02', '42', ...[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function ephemeralRange(): [number, number] {
   try {

@@ -13,9 +13,7 @@ import { OPAQUE_XATTR } from './apply.js';
 import { paxHeaderBlock, paxRecord } from './pax.js';
 
 type Pack = tar.Pack;
-type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;
-type Header = HeaderArgument;
-const entryOf = (h: Header) => h as HeaderArgument;
+type Header = Partial<tar.Header> & Pick<tar.Header, 'name'>;
 
 const ustarSafe = (s: string, max: number) => Buffer.byteLength(s) === s.length && s.length <= max;
 
@@ -29,36 +27,43 @@ function xattrsOf(path: string): Map<string, Buffer> {
   return out;
 }
 
+/**
+ * tar-stream writes PAX values as UTF-8 text, which would mangle binary
+ * xattrs (security.capability); when an entry needs PAX (xattrs, long or
+ * non-ASCII names, ids past ustar's 6 octal digits), write the PAX header
+ * ourselves and give tar-stream a short stand-in name.
+ */
+function withPax(pack: Pack, header: Header, xattrs: Map<string, Buffer>): Header {
+  const bigId = (header.uid ?? 0) > 0o777777 || (header.gid ?? 0) > 0o777777;
+  const longLink = header.linkname ? !ustarSafe(header.linkname, 100) : false;
+  if (xattrs.size === 0 && ustarSafe(header.name, 100) && !longLink && !bigId) return header;
+  const records = [paxRecord('path', Buffer.from(header.name))];
+  if (header.linkname) records.push(paxRecord('linkpath', Buffer.from(header.linkname)));
+  if (bigId) records.push(paxRecord('uid', Buffer.from(String(header.uid ?? 0))), paxRecord('gid', Buffer.from(String(header.gid ?? 0))));
+  for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  // Entries are added one at a time (each awaited), so no entry is open here.
+  pack.push(paxHeaderBlock(records, header.mtime ?? new Date(0)));
+  return {
+    ...header, name: 'PaxHeader', linkname: header.linkname ? 'PaxHeader' : header.linkname,
+    ...(bigId ? { uid: 0, gid: 0 } : {}),
+  };
+}
+
 function addEntry(pack: Pack, header: Header, xattrs: Map<string, Buffer>, data?: Buffer): Promise<void> {
-  // tar-stream writes PAX values as UTF-8 text, which would mangle binary
-  // xattrs (security.capability); when needed, write the PAX header ourselves.
-  const needsPax = xattrs.size > 0 || !ustarSafe(header.name, 100) || (header.linkname ? !ustarSafe(header.linkname, 100) : false);
-  if (needsPax) {
-    const records = [paxRecord('path', Buffer.from(header.name))];
-    if (header.linkname) records.push(paxRecord('linkpath', Buffer.from(header.linkname)));
-    for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
-    // Entries are added one at a time (each awaited), so no entry is open here.
-    pack.push(paxHeaderBlock(records, header.mtime ?? new Date(0)));
-    header = { ...header, name: 'PaxHeader', linkname: header.linkname ? 'PaxHeader' : header.linkname };
-  }
+  header = withPax(pack, header, xattrs);
   return new Promise((resolve, reject) => {
     const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (data) pack.entry(entryOf(header), data, cb);
+    if (data) pack.entry(header, data, cb);
     else if (header.type === 'file' && (header.size ?? 0) > 0) reject(new Error('file data must be streamed'));
-    else pack.entry(entryOf(header), cb);
+    else pack.entry(header, cb);
   });
 }
 
 async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, path: string): Promise<void> {
   if (!header.size) return addEntry(pack, header, xattrs, Buffer.alloc(0));
-  if (xattrs.size > 0 || !ustarSafe(header.name, 100)) {
-    const records = [paxRecord('path', Buffer.from(header.name))];
-    for (const [k, v] of xattrs) records.push(paxRecord(`SCHILY.xattr.${k}`, v));
-    pack.push(paxHeaderBlock(records, header.mtime ?? new Date(0)));
-    header = { ...header, name: 'PaxHeader' };
-  }
+  header = withPax(pack, header, xattrs);
   await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry(entryOf(header), (err) => (err ? reject(err) : resolve()));
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     const src = createReadStream(path);
     let written = 0;
     src.on('data', (chunk) => {

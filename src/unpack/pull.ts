@@ -80,7 +80,7 @@ export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRe
     const manifest = parseManifest(top.bytes);
 
     // The config first: it names the diffIDs, and its platform must fit.
-    await repo.fetchBlob(manifest.config, content, { signal });
+    if (!(await content.has(manifest.config.digest))) await repo.fetchBlob(manifest.config, content, { signal });
     const rawConfig = await content.readBuffer(manifest.config.digest, { maxSize: 8 << 20 });
     const config: ImageConfig = validateConfig(rawConfig);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
@@ -96,23 +96,29 @@ export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRe
     const layers: LayerRef[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i]! }));
 
     const downloads = downloadLayers(layers, deps, repo, emit, signal);
-    // Extraction in order, each layer as soon as it (and those below) are there.
+    // Each layer unpacks into its own snapshot without reading the others, so
+    // layer i starts as soon as it and the layers below it are downloaded (its
+    // chain ID needs no more); the unpacker shares extractions already running.
     const throttle = new ProgressThrottle();
-    let downloadedAny = false;
-    for (let i = 0; i < layers.length; i++) {
-      const d = await downloads[i]!;
-      downloadedAny ||= d.downloaded;
-      const id = shortId(layers[i]!.digest);
-      const started = Date.now();
-      await deps.unpacker.unpack(layers.slice(0, i + 1), {
-        signal,
-        onProgress: d.downloaded ? (p) => {
-          if (p.index !== i || !throttle.due(`x${id}`, p.current, p.total)) return;
-          emit(progressMessage(id, 'Extracting', p.current, p.total, started));
-        } : undefined,
-      });
-      if (d.downloaded && d.first) emit(update(id, 'Pull complete'));
-    }
+    const extractStart = new Map<number, number>();
+    /** Layers this pull downloaded: only they report Extracting and Pull complete (Docker's stream). */
+    const downloadedHere = new Set<number>();
+    const reportExtract = (p: LayerProgress) => {
+      const id = shortId(layers[p.index]!.digest);
+      if (!downloadedHere.has(p.index) || !throttle.due(`x${id}`, p.current, p.total)) return;
+      if (!extractStart.has(p.index)) extractStart.set(p.index, Date.now());
+      emit(progressMessage(id, 'Extracting', p.current, p.total, extractStart.get(p.index)));
+    };
+    const extractions = layers.map(async (l, i) => {
+      const mine = await downloads[i]!;
+      if (mine.downloaded && mine.first) downloadedHere.add(i);
+      await Promise.all(downloads.slice(0, i));
+      await deps.unpacker.unpack(layers.slice(0, i + 1), { signal, onProgress: reportExtract });
+      if (mine.downloaded && mine.first) emit(update(shortId(l.digest), 'Pull complete'));
+      return mine.downloaded;
+    });
+    for (const x of extractions) x.catch((err) => ctl.abort(err));
+    const downloadedAny = (await Promise.all(extractions)).some(Boolean);
 
     // The manifest (and index) go to the content store with the image: push and save need them.
     await content.writeBuffer(top.bytes, { digest: top.digest, size: top.bytes.length });
@@ -147,45 +153,52 @@ interface Downloaded {
   first: boolean;
 }
 
-/** Starts every missing layer's download (bounded); one promise per layer. */
+/**
+ * Starts every missing layer's download (bounded); one promise per layer. The
+ * presence checks run first so that messages and queueing follow layer order.
+ */
 function downloadLayers(layers: LayerRef[], deps: PullDeps, repo: ReturnType<Registry['repository']>, emit: (m: JSONMessage) => void, signal: AbortSignal): Promise<Downloaded>[] {
   const { registry, content } = deps;
-  const byDigest = new Map<string, Promise<boolean>>();
   const limiter = new Limiter(registry.config.maxConcurrentDownloads);
   const throttle = new ProgressThrottle();
-  return layers.map((l) => {
+  const present = Promise.all(layers.map((l) => content.has(l.digest)));
+  const byDigest = new Map<string, Promise<boolean>>();
+  const started = present.then((has) => layers.map((l, i) => {
     const shared = byDigest.get(l.digest);
     if (shared) return shared.then((downloaded) => ({ downloaded, first: false }));
     const id = shortId(l.digest);
-    const p = (async () => {
-      if (await content.has(l.digest)) {
-        emit(update(id, 'Already exists'));
-        return false;
-      }
+    let p: Promise<boolean>;
+    if (has[i]) {
+      emit(update(id, 'Already exists'));
+      p = Promise.resolve(false);
+    } else {
       emit(update(id, 'Pulling fs layer'));
-      await limiter.run(async () => {
-        const started = Date.now();
+      p = limiter.run(async () => {
+        const t0 = Date.now();
         await repo.fetchBlob(l, content, {
           signal,
           onProgress: (pr) => {
-            if (pr.current > 0 && throttle.due(id, pr.current, pr.total) && pr.current < pr.total) {
-              emit(progressMessage(id, 'Downloading', pr.current, pr.total, started));
+            if (pr.current > 0 && pr.current < pr.total && throttle.due(id, pr.current, pr.total)) {
+              emit(progressMessage(id, 'Downloading', pr.current, pr.total, t0));
             }
           },
           onRetry: (_attempt, _err, seconds) => {
-            emit(update(id, `Retrying in ${seconds} second${seconds === 1 ? '' : 's'}`));
+            const n = Math.max(1, Math.ceil(seconds));
+            emit(update(id, `Retrying in ${n} second${n === 1 ? '' : 's'}`));
           },
         });
         emit(update(id, 'Verifying Checksum'));
         emit(update(id, 'Download complete'));
+        return true;
       }, () => emit(update(id, 'Waiting')));
-      return true;
-    })();
+    }
     byDigest.set(l.digest, p);
-    // Failures surface where the extraction loop awaits; keep Node from calling them unhandled meanwhile.
-    p.catch(() => undefined);
     return p.then((downloaded) => ({ downloaded, first: true }));
-  });
+  }));
+  const out = layers.map((_, i) => started.then((all) => all[i]!));
+  // Failures surface where the extraction awaits them; meanwhile they are not "unhandled".
+  for (const p of out) p.catch(() => undefined);
+  return out;
 }
 
 function parseIndex(bytes: Buffer): Descriptor[] {

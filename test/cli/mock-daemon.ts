@@ -55,12 +55,12 @@ export async function startMockDaemon(): Promise<MockDaemon> {
     requests.push(rec);
     res.setHeader('Api-Version', '1.50');
     res.setHeader('Ostype', 'linux');
-    if (path === '/_ping') {
+    const r = routes.find((x) => x.method === req.method && x.re.test(path));
+    if (path === '/_ping' && !r) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : 'OK');
       return;
     }
-    const r = routes.find((x) => x.method === req.method && x.re.test(path));
     if (!r) return sendJSON(res, 404, { message: `page not found` });
     try {
       await r.h(rec, res, req);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { LocalContentStore } from '../../src/content/index.js';
-import { Registry, EndpointResolver, HttpClient } from '../../src/distribution/index.js';
+import { Registry, EndpointResolver, HttpClient, TokenCache } from '../../src/distribution/index.js';
 import { errorKind } from '../../src/util/index.js';
 import { OciLayout, makeTar, skopeoPush, startRegistry, startTokenServer, makeTestCa, type RunningRegistry, type TokenServer } from './helpers.js';
 
@@ -135,4 +135,28 @@ test('TLS: insecure loopback pulls over https without verification; certs.d CAs 
   mkdirSync(join(certsDir, 'other:5000'), { recursive: true });
   copyFileSync(ca.cert, join(certsDir, 'other:5000', 'client.cert'));
   await assert.rejects(new EndpointResolver({ certsDirs: [certsDir] }).endpoints('other:5000', 'pull'), /missing key client\.key/);
+});
+
+test('token cache: keyed by scope and credentials, refetched after expiry', async () => {
+  const ts = await startTokenServer({ users: { carol: 'pw' }, expiresIn: 30 });
+  cleanups.push(() => ts.stop());
+  const http = new HttpClient();
+  cleanups.push(() => http.close());
+  let now = Date.now();
+  const cache = new TokenCache(http, () => now);
+  const ch = { scheme: 'bearer', params: { realm: ts.realm, service: ts.service } };
+  const a = await cache.token(ch, { scopes: ['repository:public/x:pull'] });
+  assert.equal((await cache.token(ch, { scopes: ['repository:public/x:pull'] })).token, a.token);
+  assert.equal(ts.requests.length, 1);
+  await cache.token(ch, { scopes: ['repository:public/y:pull'] });
+  await cache.token(ch, { scopes: ['repository:public/x:pull'], auth: { username: 'carol', password: 'pw' } });
+  assert.equal(ts.requests.length, 3);
+  assert.equal(ts.requests[2]!.user, 'carol');
+  // expires_in under 60 s counts as 60 s (Docker's minimum).
+  now += 50_000;
+  await cache.token(ch, { scopes: ['repository:public/x:pull'] });
+  assert.equal(ts.requests.length, 3);
+  now += 20_000;
+  await cache.token(ch, { scopes: ['repository:public/x:pull'] });
+  assert.equal(ts.requests.length, 4);
 });

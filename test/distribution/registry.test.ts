@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { LocalContentStore } from '../../src/content/index.js';
-import { Registry, EndpointResolver, decodeRegistryAuth, encodeRegistryAuth } from '../../src/distribution/index.js';
+import { Registry, EndpointResolver, decodeRegistryAuth, encodeRegistryAuth, parseChallenges, humanSize, progressBar, goDuration } from '../../src/distribution/index.js';
 import { errorKind } from '../../src/util/index.js';
-import { busyboxTar } from '../helpers/fixtures.js';
+import { busyboxRootfs } from '../helpers/fixtures.js';
+import { execFileSync } from 'node:child_process';
 import { OciLayout, makeTar, sha, skopeoPush, startRegistry, type RunningRegistry } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-dist-'));
 let reg: RunningRegistry;
 const layout = new OciLayout();
-const busybox = readFileSync(busyboxTar(join(tmp, 'busybox.tar')));
+const busybox = execFileSync('tar', ['-C', busyboxRootfs(join(tmp, 'rootfs')), '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 28 });
 const amd = layout.image([busybox, makeTar({ 'etc/hello': 'hello\n' })]);
 const arm = layout.image([makeTar({ 'etc/arm': 'arm64\n' })], { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
 
@@ -145,4 +146,26 @@ test('X-Registry-Auth decodes base64url, std base64 and empty', () => {
   assert.deepEqual(decodeRegistryAuth(''), {});
   assert.deepEqual(decodeRegistryAuth(Buffer.from('{}').toString('base64url')), {});
   assert.throws(() => decodeRegistryAuth('!!!notjson'), /invalid X-Registry-Auth header/);
+});
+
+test('WWW-Authenticate challenges parse like Docker Hub sends them', () => {
+  assert.deepEqual(parseChallenges([
+    'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"',
+    'Basic realm="basic-realm"',
+  ]), [
+    { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:samalba/my-app:pull,push' } },
+    { scheme: 'basic', params: { realm: 'basic-realm' } },
+  ]);
+  assert.deepEqual(parseChallenges(['Bearer realm="a\\"b", error="insufficient_scope"']), [{ scheme: 'bearer', params: { realm: 'a"b', error: 'insufficient_scope' } }]);
+});
+
+test('progress strings are dockerd\'s', () => {
+  assert.equal(humanSize(512), '512B');
+  assert.equal(humanSize(1234567), '1.235MB');
+  assert.equal(humanSize(100_000), '100kB');
+  assert.equal(progressBar(0, 0), '');
+  assert.equal(progressBar(1_113_298, 1_113_298), `[${'='.repeat(50)}>]  1.113MB/1.113MB`);
+  const t0 = Date.now();
+  assert.equal(progressBar(250, 1000, t0 - 2000, t0), `[${'='.repeat(12)}>${' '.repeat(38)}]     250B/1kB 6s`);
+  assert.equal(goDuration(125), '2m5s');
 });

@@ -1,6 +1,7 @@
 // Start a real berthd in a temp data root and talk to it over its socket.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, openSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync, openSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
@@ -24,13 +25,16 @@ export interface TestDaemon {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }>;
 }
 
-export async function startDaemon(opts: { runtime?: string; dataRoot?: string } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { runtime?: string; dataRoot?: string; config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
   const base = mkdtempSync(join(tmpdir(), 'berthd-'));
   const dataRoot = opts.dataRoot ?? join(base, 'data');
   const execRoot = join(base, 'run');
   const socket = join(base, 'berth.sock');
   const logFile = join(base, 'berthd.log');
-  const args = ['--data-root', dataRoot, '--exec-root', execRoot, '--host', `unix://${socket}`, '--config-file', '/dev/null/none'];
+  // Each test daemon gets its own bridge (and so its own nft table) so daemons never share network state.
+  const configFile = join(base, 'daemon.json');
+  writeFileSync(configFile, JSON.stringify({ bridge: `bt${randomBytes(3).toString('hex')}`, ...(opts.config ?? {}) }));
+  const args = ['--data-root', dataRoot, '--exec-root', execRoot, '--host', `unix://${socket}`, '--config-file', configFile];
   if (opts.runtime) args.push('--runtime', opts.runtime);
   const d: TestDaemon = {
     dataRoot, execRoot, socket, host: `unix://${socket}`, logFile,

@@ -1,5 +1,5 @@
 // Test images made offline: a busybox rootfs from Debian's busybox-static.
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync, existsSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -26,6 +26,10 @@ export function busyboxRootfs(dir = mkdtempSync(join(tmpdir(), 'berth-rootfs-'))
 /** A tar (uncompressed) of a busybox root filesystem, as `docker import` takes. */
 export function busyboxTar(out = join(mkdtempSync(join(tmpdir(), 'berth-tar-')), 'busybox.tar')): string {
   const dir = busyboxRootfs();
-  execFileSync('tar', ['-C', dir, '--numeric-owner', '-cf', out, '.']);
+  try {
+    execFileSync('tar', ['-C', dir, '--numeric-owner', '-cf', out, '.']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostsFile, resolvConfFile } from '../../src/network/index.js';
+import { hostsFile, resolvConfFile, portSpecs } from '../../src/network/index.js';
 
 const base = { hostname: 'abc123', networkMode: 'bridge', ips: ['172.17.0.2'], hostGateway: '172.17.0.1' };
 
@@ -36,4 +36,23 @@ test('resolv.conf: host resolvers without loopback ones, Docker\'s fallback, DNS
   );
   assert.equal(resolvConfFile({ ...base, hostResolvConf: host, dnsServer: '172.20.0.1' }), 'nameserver 172.20.0.1\nsearch corp.example\noptions ndots:2\n');
   assert.equal(resolvConfFile({ ...base, hostResolvConf: host, useHostFiles: true }), host);
+});
+
+test('port bindings: ranges, -P on exposed ports, protocols', () => {
+  assert.deepEqual(
+    portSpecs({
+      portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }], '53/udp': [{ HostPort: '' }], '7000-7001/tcp': [{ HostPort: '9000-9001' }] },
+      exposedPorts: ['80/tcp', '443/tcp'],
+      publishAll: true,
+    }),
+    [
+      { hostIp: '127.0.0.1', hostPort: '8080', containerPort: 80, proto: 'tcp' },
+      { hostIp: '', hostPort: '', containerPort: 53, proto: 'udp' },
+      { hostIp: '', hostPort: '9000', containerPort: 7000, proto: 'tcp' },
+      { hostIp: '', hostPort: '9001', containerPort: 7001, proto: 'tcp' },
+      { hostIp: '', hostPort: '', containerPort: 443, proto: 'tcp' },
+    ],
+  );
+  assert.deepEqual(portSpecs({ portBindings: {}, exposedPorts: ['80/tcp'], publishAll: false }), []);
+  assert.throws(() => portSpecs({ portBindings: { '80/sctp': [] }, exposedPorts: [], publishAll: false }), /sctp/);
 });

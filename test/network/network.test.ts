@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { NetworkManager } from '../../src/network/index.js';
+import { NetworkManager, containerPlumbing } from '../../src/network/index.js';
 import { openDb, silentLogger, errorKind, newId, type DB } from '../../src/util/index.js';
 
 const BB = '/bin/busybox';
@@ -54,6 +54,7 @@ after(async () => {
   spawnSync('nft', ['delete', 'table', 'ip', table]);
   spawnSync('ip', ['link', 'del', bridgeName]);
   const aardvark = readOr(join(root, 'run', 'aardvark-dns', 'aardvark.pid'));
+  nm.close();
   db.close();
   rmSync(root, { recursive: true, force: true });
   // Nothing of ours may be left behind.
@@ -381,6 +382,7 @@ test('restart and reconcile: allocations survive, leaks of dead containers are r
   assert.equal(leases.n, 0);
   await again.release(alive);
   await again.remove(net);
+  again.close();
   assert.equal(readOr(join(root, 'run', 'aardvark-dns', 'aardvark.pid')), undefined, 'aardvark-dns stopped once no network needs it');
 });
 
@@ -395,4 +397,44 @@ test('network mode none gets a netns with loopback only; host gets none', async 
     await nm.teardown(c);
   }
   assert.deepEqual(netnsFiles(), []);
+});
+
+test('containerPlumbing: the containers service\'s start, restart and rm sequence', async () => {
+  const net = `svc-${tag}`;
+  await nm.create({ Name: net });
+  const p = containerPlumbing(nm);
+  const id = newId();
+  const dir = join(root, `ctr-${id.slice(0, 6)}`);
+  mkdirSync(dir);
+  const attach = () =>
+    p.attach(id, {
+      containerName: '/svc', hostname: 'svc-host', mode: 'default', endpoints: { [net]: { Aliases: ['api'] } },
+      portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, exposedPorts: ['80/tcp'], publishAll: false,
+    });
+  try {
+    for (let start = 0; start < 2; start++) {
+      const { netnsPath } = await p.prepare(id, 'default');
+      assert.equal(netnsPath, nm.netnsPath(id));
+      const { networks, ports } = await attach();
+      assert.deepEqual(Object.keys(networks).sort(), ['bridge', net].sort());
+      assert.equal(ipOf(netnsPath!, 'eth0'), `${networks.bridge!.IPAddress}/24`);
+      assert.equal(ipOf(netnsPath!, 'eth1'), `${networks[net]!.IPAddress}/24`);
+      assert.deepEqual(networks[net]!.Aliases, ['api']);
+      assert.equal(ports['80/tcp']![0]!.HostIp, '127.0.0.1');
+      const web = await httpd(netnsPath!);
+      assert.equal(await get(`http://127.0.0.1:${ports['80/tcp']![0]!.HostPort}/`), 'hello from the container\n');
+      await stop(web);
+      const files = await p.writeFiles(dir, {
+        hostname: 'svc-host', domainname: '', extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], mode: 'default', containerId: id,
+      });
+      // the default bridge comes first: no embedded DNS, host resolvers (as Docker)
+      assert.doesNotMatch(readFileSync(files.resolvConfPath, 'utf8'), new RegExp(`nameserver ${nm.inspect(net).IPAM.Config[0]!.Gateway}`));
+      await p.teardown(id);
+      assert.deepEqual(netnsFiles(), []);
+    }
+  } finally {
+    await p.release(id);
+    await nm.remove(net);
+  }
+  assert.deepEqual(p.endpoints(id), {});
 });

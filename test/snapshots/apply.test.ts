@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { applyLayer, cleanEntryName } from '../../src/snapshots/index.js';
 import { isInvalidArgument } from '../../src/util/index.js';
 import { lgetxattr, lsetxattr, major, minor } from '../../src/sys/index.js';
-import { busyboxTar } from '../helpers/fixtures.js';
+import { busyboxRootfs } from '../helpers/fixtures.js';
 import { digestOf, makeTar } from './tarkit.js';
 
 function tmp(): string {
@@ -29,7 +29,11 @@ test('cleanEntryName strips roots and rejects escapes', () => {
 });
 
 test('busybox tar: plain, gzip and zstd give the same tree and diffID', async () => {
-  const tarPath = busyboxTar();
+  // busyboxTar() would leave its rootfs behind: build the tar here to clean up both.
+  const work = tmp();
+  const rootfs = busyboxRootfs(join(work, 'rootfs'));
+  const tarPath = join(work, 'busybox.tar');
+  execFileSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', tarPath, '.']);
   const raw = readFileSync(tarPath);
   const want = digestOf(raw);
   const zst = execFileSync('zstd', ['-c', '-q', tarPath], { maxBuffer: 1 << 30 });
@@ -47,7 +51,7 @@ test('busybox tar: plain, gzip and zstd give the same tree and diffID', async ()
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  rmSync(join(tarPath, '..'), { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 });
 
 test('ownership, setuid, mtimes, devices, fifos, hardlinks and binary xattrs', async () => {
@@ -266,3 +270,19 @@ test('an aborted signal stops the extraction', async () => {
 });
 
 void mkdirSync;
+
+test('an abort while waiting for the first bytes is not lost', async () => {
+  const dir = tmp();
+  try {
+    const blob = await makeTar([{ name: 'a', data: 'x' }]);
+    const slow = Readable.from((async function* () {
+      await new Promise((r) => setTimeout(r, 100));
+      yield blob;
+    })());
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('early stop')), 10);
+    await assert.rejects(applyLayer(dir, slow, { signal: ac.signal }), /early stop/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,14 +1,14 @@
 // A pull/push environment in a temp dir: content store, image store, snapshotter,
-// a registry client, and the unpacker the pull drives.
+// a registry client, and the real Unpacker the pull drives.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalContentStore } from '../../src/content/index.js';
-import { ImageStore, type LayerRef } from '../../src/images/index.js';
+import { ImageStore } from '../../src/images/index.js';
 import { Snapshotter, chainIds } from '../../src/snapshots/index.js';
 import { Registry, type JSONMessage, type RegistryConfig } from '../../src/distribution/index.js';
 import { openDb, silentLogger } from '../../src/util/index.js';
-import type { PullUnpacker, LayerProgress } from '../../src/unpack/pull.js';
+import { Unpacker } from '../../src/unpack/index.js';
 
 export interface PullEnv {
   root: string;
@@ -16,7 +16,9 @@ export interface PullEnv {
   images: ImageStore;
   snapshots: Snapshotter;
   registry: Registry;
-  unpacker: PullUnpacker & { dirs: Map<string, string> };
+  unpacker: Unpacker;
+  /** The unpacked dir of a layer blob (after a pull). */
+  layerDir(layerDigest: string): string;
   close(): void;
 }
 
@@ -27,27 +29,15 @@ export function pullEnv(cfg: RegistryConfig = {}): PullEnv {
   const images = new ImageStore({ db, content });
   const snapshots = new Snapshotter({ root: join(root, 'snapshots'), db, log: silentLogger, sync: false });
   const registry = new Registry({ retryDelayMs: 10, ...cfg });
-  // The same job as unpack/unpack.ts's Unpacker: extract each layer from the content store.
-  const dirs = new Map<string, string>();
-  const unpacker = {
-    dirs,
-    async unpack(layers: LayerRef[], opts: { signal?: AbortSignal; onProgress?: (p: LayerProgress) => void } = {}) {
-      const ids = chainIds(layers.map((l) => l.diffId));
-      for (let i = 0; i < layers.length; i++) {
-        const l = layers[i]!;
-        const r = await snapshots.ensureLayer(ids[i]!, i ? ids[i - 1]! : null, async () => {
-          const s = content.createReadStream(l.digest);
-          let current = 0;
-          s.on('data', (c: Buffer) => { current += c.length; opts.onProgress?.({ index: i, current, total: l.size }); });
-          return s;
-        }, { signal: opts.signal });
-        dirs.set(l.digest, r.dir);
-      }
-      return { chainIds: ids };
-    },
-  };
+  const unpacker = new Unpacker({ content, snapshots });
   return {
     root, content, images, snapshots, registry, unpacker,
+    layerDir: (digest) => {
+      const rec = images.list().find((r) => r.layers.some((l) => l.digest === digest));
+      if (!rec) throw new Error(`no image has layer ${digest}`);
+      const i = rec.layers.findIndex((l) => l.digest === digest);
+      return snapshots.layerDir(chainIds(rec.layers.map((l) => l.diffId))[i]!);
+    },
     close: () => {
       registry.close();
       db.close();

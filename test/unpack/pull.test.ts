@@ -8,17 +8,17 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pullImage } from '../../src/unpack/pull.js';
-import { pushImage } from '../../src/unpack/push.js';
+import { pullImage, pushImage } from '../../src/unpack/index.js';
 import type { JSONMessage } from '../../src/distribution/index.js';
 import { shortId, errorKind } from '../../src/util/index.js';
-import { busyboxTar } from '../helpers/fixtures.js';
+import { busyboxRootfs } from '../helpers/fixtures.js';
+import { execFileSync } from 'node:child_process';
 import { OciLayout, makeTar, skopeoPush, startRegistry, sha, type RunningRegistry } from '../distribution/helpers.js';
 import { pullEnv, statusLines, layerStates, type PullEnv } from './pull-env.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-pulltest-'));
 const layout = new OciLayout();
-const busybox = readFileSync(busyboxTar(join(tmp, 'busybox.tar')));
+const busybox = execFileSync('tar', ['-C', busyboxRootfs(join(tmp, 'rootfs')), '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 28 });
 const amd = layout.image([busybox, makeTar({ 'etc/hello': 'hello\n' })]);
 const arm = layout.image([makeTar({ 'etc/arch': 'arm64\n' })], { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
 const many = layout.image(Array.from({ length: 5 }, (_, i) => makeTar({ [`layer${i}`]: `content ${i}\n`.repeat(1000) })), { docker: true });
@@ -37,7 +37,7 @@ before(async () => {
   skopeoPush(layout, 'v1', `${reg.host}/test/busybox:v1`);
   indexDigest = layout.tagIndex('multi', [amd, arm]).digest;
   skopeoPush(layout, 'multi', `${reg.host}/test/multi:latest`, { all: true });
-  layout.tag('many', many, 'application/vnd.docker.distribution.manifest.v2+json');
+  layout.tag('many', many, 'application/vnd.oci.image.manifest.v1+json');
   skopeoPush(layout, 'many', `${reg.host}/test/many:latest`);
 });
 
@@ -57,12 +57,10 @@ test('pull: Docker\'s progress stream, the image recorded, layers unpacked', asy
   assert.deepEqual(msgs[0], { status: 'Pulling from test/busybox', id: 'v1' });
   const ids = amd.layers.map((l) => shortId(l.digest));
   for (const id of ids) {
-    const states = layerStates(msgs, id);
-    assert.equal(states[0], 'Pulling fs layer', states.join(','));
-    assert.deepEqual(states.slice(-4), ['Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete'].filter((s) => states.includes(s)).slice(-4));
-    assert.ok(states.includes('Download complete') && states.at(-1) === 'Pull complete', states.join(','));
-    assert.ok(states.indexOf('Verifying Checksum') < states.indexOf('Download complete'));
+    const states = layerStates(msgs, id).filter((s) => s !== 'Downloading' && s !== 'Waiting');
+    assert.deepEqual(states, ['Pulling fs layer', 'Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete']);
   }
+  if (process.env.BERTH_SHOW_PULL) for (const m of msgs) console.log(JSON.stringify(m));
   // Progress detail and Docker's bar on Downloading/Extracting messages.
   const bar = msgs.find((m) => m.status === 'Extracting' && m.id === ids[0]);
   assert.ok(bar?.progressDetail?.total === amd.layers[0]!.size, JSON.stringify(bar));
@@ -74,8 +72,8 @@ test('pull: Docker\'s progress stream, the image recorded, layers unpacked', asy
   assert.deepEqual(rec.repoTags, [ref]);
   assert.deepEqual(rec.repoDigests, [`${reg.host}/test/busybox@${amd.manifestDigest}`]);
   assert.equal(rec.manifestDigest, amd.manifestDigest);
-  assert.ok(existsSync(join(e.unpacker.dirs.get(amd.layers[0]!.digest)!, 'bin/busybox')));
-  assert.equal(readFileSync(join(e.unpacker.dirs.get(amd.layers[1]!.digest)!, 'etc/hello'), 'utf8'), 'hello\n');
+  assert.ok(existsSync(join(e.layerDir(amd.layers[0]!.digest), 'bin/busybox')));
+  assert.equal(readFileSync(join(e.layerDir(amd.layers[1]!.digest), 'etc/hello'), 'utf8'), 'hello\n');
   assert.equal(await e.content.has(amd.manifestDigest), true);
 
   // Again: every layer already exists, the image is up to date.
@@ -135,38 +133,106 @@ test('pull: downloads beyond max-concurrent-downloads wait', async () => {
   for (const l of many.layers) assert.equal(layerStates(msgs, shortId(l.digest)).at(-1), 'Pull complete');
 });
 
-test('pull: a corrupt layer fails the pull and nothing is recorded', async () => {
-  // A registry proxy that serves the real manifest and config but flips a byte of the first layer.
+/** A registry proxy in front of the real one; `alter` may change a blob body or delay it. */
+async function proxy(alter: (url: string, body: Buffer, n: number) => Promise<Buffer | 'cut'> | Buffer | 'cut'): Promise<{ host: string; close(): Promise<void> }> {
   const upstream = `http://${reg.host}`;
+  let n = 0;
   const server = http.createServer((req, res) => {
+    const count = ++n;
     http.get(`${upstream}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } }, (up) => {
       const chunks: Buffer[] = [];
       up.on('data', (c) => chunks.push(c));
-      up.on('end', () => {
-        let body = Buffer.concat(chunks);
-        if (req.url!.includes(`/blobs/${amd.layers[0]!.digest}`)) {
-          body = Buffer.from(body);
-          body[body.length >> 1] ^= 0xff;
-        }
+      up.on('end', async () => {
+        const body = await alter(req.url!, Buffer.concat(chunks), count);
         const h = { ...up.headers };
         delete h['transfer-encoding'];
         res.writeHead(up.statusCode!, h);
+        if (body === 'cut') {
+          res.write(Buffer.concat(chunks).subarray(0, 1000), () => setTimeout(() => res.destroy(), 10));
+          return;
+        }
         res.end(body);
       });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test('pull: a corrupt layer fails the pull and nothing is recorded', async () => {
+  const p = await proxy((url, body) => {
+    if (!url.includes(`/blobs/${amd.layers[0]!.digest}`)) return body;
+    const bad = Buffer.from(body);
+    bad[bad.length >> 1]! ^= 0xff;
+    return bad;
+  });
   const e = env();
   try {
     const msgs: JSONMessage[] = [];
-    await assert.rejects(pullImage({ ref: `${host}/test/busybox:v1`, onProgress: (m) => msgs.push(m) }, e), /unexpected digest/);
+    await assert.rejects(pullImage({ ref: `${p.host}/test/busybox:v1`, onProgress: (m) => msgs.push(m) }, e), /unexpected digest/);
     assert.equal(await e.content.has(amd.layers[0]!.digest), false);
-    assert.equal(e.images.tryGet(`${host}/test/busybox:v1`), undefined);
+    assert.equal(e.images.tryGet(`${p.host}/test/busybox:v1`), undefined);
     assert.equal(e.images.list().length, 0);
   } finally {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await p.close();
+  }
+});
+
+test('pull: a layer unpacks while a slower one above it still downloads; a cut is retried', async () => {
+  let cuts = 0;
+  const [bottom, top] = amd.layers.map((l) => shortId(l.digest));
+  // The top layer's blob is held back until the bottom layer reports Pull complete (or 20 s pass).
+  let release!: () => void;
+  const bottomDone = new Promise<void>((r) => { release = r; });
+  const p = await proxy(async (url, body) => {
+    if (url.includes(`/blobs/${amd.layers[0]!.digest}`) && cuts++ === 0) return 'cut';
+    if (url.includes(`/blobs/${amd.layers[1]!.digest}`)) await Promise.race([bottomDone, new Promise((r) => setTimeout(r, 20_000))]);
+    return body;
+  });
+  const e = env();
+  try {
+    const msgs: JSONMessage[] = [];
+    await pullImage({
+      ref: `${p.host}/test/busybox:v1`,
+      onProgress: (m) => {
+        msgs.push(m);
+        if (m.id === bottom && m.status === 'Pull complete') release();
+      },
+    }, e);
+    const lines = statusLines(msgs);
+    assert.ok(lines.indexOf(`${bottom}: Pull complete`) < lines.indexOf(`${top}: Download complete`), lines.join('\n'));
+    assert.ok(lines.includes(`${bottom}: Retrying in 1 second`), lines.join('\n'));
+  } finally {
+    await p.close();
+  }
+});
+
+test('pull: Docker Hub names go to a registry mirror first', async () => {
+  layout.tag('hub', amd);
+  skopeoPush(layout, 'hub', `${reg.host}/library/busybox:hub`);
+  // The first mirror knows nothing: the next one is tried (and Hub itself never).
+  const dead = http.createServer((req, res) => {
+    res.writeHead(req.url === '/v2/' ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+  });
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const e = env({ mirrors: [`http://127.0.0.1:${(dead.address() as AddressInfo).port}`, `http://${reg.host}`] });
+  try {
+    const msgs: JSONMessage[] = [];
+    const rec = await pullImage({ ref: 'busybox:hub', onProgress: (m) => msgs.push(m) }, e);
+    assert.deepEqual(msgs[0], { status: 'Pulling from library/busybox', id: 'hub' });
+    assert.deepEqual(rec.repoTags, ['docker.io/library/busybox:hub']);
+    assert.deepEqual(rec.repoDigests, [`docker.io/library/busybox@${amd.manifestDigest}`]);
+    assert.equal(statusLines(msgs).at(-1), 'Status: Downloaded newer image for busybox:hub');
+  } finally {
+    dead.closeAllConnections();
+    await new Promise((r) => dead.close(r));
   }
 });
 
@@ -229,7 +295,7 @@ test('push: uploads layers the registry lacks, and refuses unknown images', asyn
 
   const back = env();
   const rec = await pullImage({ ref: `${reg.host}/local/made` }, back);
-  assert.equal(readFileSync(join(back.unpacker.dirs.get(layerRec.digest)!, 'srv/a'), 'utf8').length, 400_000);
+  assert.equal(readFileSync(join(back.layerDir(layerRec.digest), 'srv/a'), 'utf8').length, 400_000);
   assert.equal(rec.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar');
 
   await assert.rejects(pushImage({ ref: `${reg.host}/local/none:latest` }, e), (err: Error) => {

@@ -19,7 +19,7 @@ export interface ContainersBackend {
   containers: ContainerService;
   log: Logger;
   endpoints(id: string): Record<string, any>;
-  readLogs(path: string, opts: { stdout: boolean; stderr: boolean; since?: number; until?: number; tail?: number | 'all'; follow?: boolean; signal?: AbortSignal; isRunning?: () => boolean }): AsyncIterable<LogRecordLike>;
+  readLogs(path: string, opts: { stdout: boolean; stderr: boolean; since?: number; until?: number; tail?: number | 'all'; follow?: boolean; signal?: AbortSignal; isRunning?: () => boolean; rotated?: string[] }): AsyncIterable<LogRecordLike>;
   parseTime(s: string): number;
   stats(id: string, prev?: unknown): Promise<Record<string, any>>;
   topPids(id: string): Promise<number[]>;
@@ -199,9 +199,10 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     ctx.req.socket.on('close', () => ac.abort());
     ctx.res.writeHead(200, { 'Content-Type': streamType(ctx, tty) });
     ctx.res.flushHeaders();
+    const rotated = await svc.rotatedLogs(rec);
     try {
       for await (const entry of be.readLogs(rec.LogPath, {
-        stdout, stderr, since, until, tail, follow, signal: ac.signal,
+        stdout, stderr, since, until, tail, follow, signal: ac.signal, rotated,
         isRunning: () => { const cur = svc.store.find(rec.Id); return !!cur && (cur.State.Status === 'running' || cur.State.Status === 'paused' || cur.State.Status === 'restarting'); },
       })) {
         let data = entry.line;

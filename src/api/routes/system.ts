@@ -27,7 +27,7 @@ export function systemRoutes(r: Router, be: SystemBackend): void {
   r.get('/version', (ctx) => {
     ctx.json(200, {
       Platform: { Name: 'berth' },
-      Components: [{ Name: 'Engine', Version: SERVER_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BerthVersion: BERTH_VERSION } }],
+      Components: [{ Name: 'Engine', Version: SERVER_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'berth', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: goArch(), KernelVersion: os.release(), BuildTime: '2026-11-27T00:00:00.000000000+00:00', Experimental: 'false', BerthVersion: BERTH_VERSION } }],
       Version: SERVER_VERSION,
       ApiVersion: API_VERSION,
       MinAPIVersion: MIN_API_VERSION,

@@ -30,9 +30,7 @@ export const images: Command = {
     const format = flags.format as string;
     const showDigests = digests || /\.Digest\b/.test(format);
     const items = list.flatMap((img) => imageRows(img, showDigests).map((row) => imageContext(img, row, trunc)));
-    let out = renderList(items, format, flags.quiet as boolean, imageFormat(digests));
-    if (flags.quiet) out = [...new Set(out.split('\n').filter(Boolean))].map((l) => l + '\n').join('');
-    cli.out(out);
+    cli.out(renderList(items, format, flags.quiet as boolean, imageFormat(digests)));
   },
 };
 

@@ -16,14 +16,14 @@ const GETTERS: Record<string, Getter> = {
 };
 
 /** Print objects as the docker CLI's inspect does; missing ones are reported after. */
-export async function inspectObjects(cli: Cli, names: string[], format: string, get: (name: string) => Promise<unknown>, missing: (name: string) => string): Promise<void> {
+export async function inspectObjects(cli: Cli, names: string[], format: string, get: (name: string) => Promise<unknown>, missing: (name: string, err: Error) => string): Promise<void> {
   const found: unknown[] = [];
   const errors: string[] = [];
   for (const n of names) {
     try {
       found.push(await get(n));
     } catch (err) {
-      if (isApiError(err) && err.status === 404) errors.push(missing(n));
+      if (isApiError(err) && err.status === 404) errors.push(missing(n, err));
       else if ((err as Error).name === 'ConnectError') throw err;
       else errors.push(isApiError(err) ? `Error response from daemon: ${err.message}` : (err as Error).message);
     }
@@ -77,7 +77,8 @@ function typed(kind: string, short: string, extra: Command['flags'] = []): Comma
     args: { min: 1 },
     flags: [formatFlag, ...extra],
     async run(cli, { flags, args }) {
-      await inspectObjects(cli, args, flags.format as string, (n) => GETTERS[kind]!(cli, n, !!flags.size), (n) => `Error: No such ${kind}: ${n}`);
+      // The typed commands pass the daemon's own message through.
+      await inspectObjects(cli, args, flags.format as string, (n) => GETTERS[kind]!(cli, n, !!flags.size), (_n, err) => `Error response from daemon: ${err.message}`);
     },
   };
 }

@@ -121,6 +121,7 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
         })
         .join(','),
     LocalVolumes: () => String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    Platform: () => null,
     Networks: () => Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
   });
 }

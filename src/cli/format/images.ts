@@ -8,7 +8,7 @@ import { goTimeString, splitReference, truncateId } from './ids.js';
 
 export const IMAGE_HEADERS = {
   ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED',
-  CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', VirtualSize: 'VIRTUAL SIZE',
+  CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', VirtualSize: 'SIZE',
   SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE',
 };
 
@@ -70,7 +70,7 @@ export function imageContext(img: ImageSummary, row: Row, trunc: boolean, now = 
     CreatedSince: () => (img.Created ? since(img.Created, now) : 'N/A'),
     CreatedAt: () => goTimeString(new Date(img.Created * 1000)),
     Size: () => humanSize(img.Size ?? 0),
-    VirtualSize: () => humanSize(img.VirtualSize ?? img.Size ?? 0),
+    VirtualSize: () => humanSize(img.VirtualSize ?? img.Size ?? 0, 4),
     SharedSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize(img.SharedSize ?? 0)),
     UniqueSize: () => (img.SharedSize === -1 ? 'N/A' : humanSize((img.Size ?? 0) - (img.SharedSize ?? 0))),
     Containers: () => (img.Containers === -1 ? 'N/A' : String(img.Containers ?? 0)),

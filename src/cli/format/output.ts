@@ -25,7 +25,9 @@ export function resolveFormat(format: string, quiet: boolean, spec: ListFormat):
 
 export function headerContext(headers: Record<string, string>): object {
   const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(headers)) o[k] = k === 'Label' ? () => 'LABEL' : () => v;
+  for (const [k, v] of Object.entries(headers)) o[k] = () => v;
+  // A column of {{.Label "name"}} is headed by the label's name.
+  o.Label = (name: string) => name;
   return context(o);
 }
 

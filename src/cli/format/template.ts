@@ -473,7 +473,12 @@ export const BUILTINS: Funcs = {
   js: (...a: unknown[]) => JSON.stringify(sprint(a)).slice(1, -1),
   call: (fn: (...x: unknown[]) => unknown, ...a: unknown[]) => fn(...a),
   // the docker CLI's additions (cli/templates)
-  json: (v: unknown) => JSON.stringify(toJSON(v)) ?? 'null',
+  // The docker CLI's json does not escape HTML, but a formatting context marshals itself with
+  // Go's default encoder, which writes <, > and & as \u003c, \u003e, \u0026.
+  json: (v: unknown) => {
+    const text = JSON.stringify(toJSON(v)) ?? 'null';
+    return isContext(v) ? text.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : text;
+  },
   split: (s: unknown, sep: string) => str(s).split(sep),
   join: (v: unknown, sep: string) => (Array.isArray(v) ? v.map(goString).join(sep) : str(v)),
   title: (s: unknown) => title(str(s)),
@@ -508,6 +513,10 @@ export function toJSON(v: unknown): unknown {
     return out;
   }
   return v === MISSING ? null : v;
+}
+
+function isContext(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !!(v as { [ctxMarker]?: boolean })[ctxMarker];
 }
 
 /** Marks an object whose function-valued properties are methods (called by field access). */
