@@ -37,6 +37,8 @@ export interface AttachSession {
   stdinOnce: boolean;
   onData(stream: 1 | 2, chunk: Buffer): void;
   onEnd(): void;
+  /** Set by the service: drops the connection to the container's stdio. */
+  close?: () => void;
 }
 
 type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -236,8 +238,11 @@ export class ContainerService {
       // conmon truncates at --log-size-max; that is json-file's max-file=1. With
       // more files berth rotates itself and asks conmon to reopen the log.
       const logMax = maxSize && maxFile <= 1 ? maxSize : undefined;
+      // conmon closes the container's stdin when an attach connection ends,
+      // unless told to leave it open: Docker closes it only for StdinOnce
+      // without a TTY (moby container/stream/attach.go).
       const { pid } = await this.d.runtime.create(id, {
-        bundleDir: dir, spec, logPath: rec.LogPath, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce,
+        bundleDir: dir, spec, logPath: rec.LogPath, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce && !cfg.Tty,
         logSizeMax: logMax,
       });
       // Attach everyone who asked before start, so no early output is lost.
@@ -493,6 +498,7 @@ export class ContainerService {
 
   private async connectSession(id: string, s: AttachSession): Promise<void> {
     const streams: AttachStreams = await this.d.runtime.attach(id);
+    s.close = () => streams.close();
     streams.onData((stream, chunk) => s.onData(stream, chunk));
     streams.onEnd(() => s.onEnd());
     if (s.stdin && streams.stdin) {
@@ -559,6 +565,7 @@ export class ContainerService {
     e.handle = handle;
     if (session) {
       const streams = await handle.attach();
+      session.close = () => streams.close();
       streams.onData((stream, chunk) => session.onData(stream, chunk));
       // The docker CLI reads ExitCode right after the stream ends: record it first.
       streams.onEnd(() => {

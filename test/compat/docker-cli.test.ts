@@ -117,8 +117,15 @@ test('user, init and limits', async () => {
   const killed = await d.docker(['inspect', '-f', '{{.State.OOMKilled}}', 'oomer']);
   assert.equal(killed.stdout.trim(), 'true');
   await d.docker(['rm', 'oomer']);
-  const pids = await d.docker(['run', '--rm', '--pids-limit', '20', 'busybox', 'sh', '-c', 'for i in $(seq 1 50); do sleep 5 & done 2>/dev/null; echo spawned; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max']);
-  assert.match(pids.stdout, /20/);
+  // A fork bomb stops at the limit: the shell can't fork past 20 processes.
+  const pids = await d.docker(['run', '--rm', '--pids-limit', '20', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; for i in $(seq 1 40); do sleep 3 & done; echo never']);
+  assert.equal(pids.stdout, '20\n');
+  assert.match(pids.stderr, /can't fork/);
+  assert.notEqual(pids.code, 0);
+  const cpus = await d.docker(['run', '--rm', '--cpus', '0.5', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max']);
+  assert.match(cpus.stdout.replace(/\n/g, ' '), /^(50000 100000|50000 100000) ?$/);
+  const mem = await d.docker(['run', '--rm', '-m', '64m', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+  assert.equal(mem.stdout.trim(), String(64 * 1024 * 1024));
 });
 
 test('image import, tag, save, load round trip', async () => {

@@ -388,7 +388,7 @@ function attachSocket(sock: Socket, o: AttachOpts): void {
     },
     onEnd: finish,
   };
-  sock.on('close', () => { ended = true; o.onClose(session); });
+  sock.on('close', () => { ended = true; o.onClose(session); session.close?.(); });
   sock.on('error', () => undefined);
   o.connect(session).catch((err) => {
     o.log.debug('attach failed', { err: (err as Error).message });

@@ -60,12 +60,13 @@ export const inspect: Command = {
           try {
             return await GETTERS[k]!(cli, n, flags.size as boolean);
           } catch (err) {
-            if (!(isApiError(err) && err.status === 404)) throw err;
+            if (type || !(isApiError(err) && err.status === 404)) throw err;
           }
         }
         throw Object.assign(new Error(''), { name: 'ApiError', status: 404, message: '' });
       },
-      (n) => (type ? `Error: No such ${type}: ${n}` : `Error: No such object: ${n}`),
+      // With --type the daemon's own answer is passed through, as the docker CLI does.
+      (n, err) => (type ? `Error response from daemon: ${err.message}` : `Error: No such object: ${n}`),
     );
   },
 };

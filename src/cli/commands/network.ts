@@ -4,7 +4,7 @@ import { renderList } from '../format/output.js';
 import { context } from '../format/template.js';
 import { goTimeString, truncateId } from '../format/ids.js';
 import { filtersJSON } from '../opts/filters.js';
-import { FORMAT_HELP, confirm, forEachName } from './common.js';
+import { FORMAT_HELP, confirm, errText } from './common.js';
 import { networkInspect } from './inspect.js';
 
 function kv(items: string[]): Record<string, string> {
@@ -99,14 +99,21 @@ export const rm: Command = {
   args: { min: 1 },
   flags: [{ name: 'force', short: 'f', kind: 'bool', desc: 'Do not error if the network does not exist' }],
   async run(cli, { flags, args }) {
-    await forEachName(cli, args, async (n) => {
+    // Unlike container rm, the docker CLI prints each failure as it happens and then ends with a
+    // bare status error, which it prints as "exit status 1".
+    let failed = false;
+    for (const n of args) {
       try {
         await cli.api().networkRemove(n);
+        cli.out(`${n}\n`);
       } catch (err) {
-        if (flags.force && (err as { status?: number }).status === 404) return;
-        throw err;
+        if ((err as Error)?.name === 'ConnectError') throw err;
+        if (flags.force && (err as { status?: number }).status === 404) continue;
+        cli.err(`${errText(err)}\n`);
+        failed = true;
       }
-    });
+    }
+    if (failed) throw new StatusError(1, 'exit status 1');
   },
 };
 

@@ -34,8 +34,9 @@ export const stats: Command = {
           errors.push(errText(err));
         }
       }
-      cli.out(render(rows));
+      // The docker CLI prints no table when any named container failed.
       if (errors.length) throw new StatusError(1, errors.join('\n'));
+      cli.out(render(rows));
       return;
     }
     const latest = new Map<string, StatsRow>();

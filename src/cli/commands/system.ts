@@ -136,7 +136,8 @@ export const df: Command = {
     const pct = (r: number, t: number) => (t > 0 ? ` (${Math.trunc((r * 100) / t)}%)` : '');
     const imgSize = d.LayersSize ?? imgs.reduce((s, i) => s + (i.Size ?? 0), 0);
     const activeImgs = imgs.filter((i) => (i.Containers ?? 0) > 0);
-    const usedImg = activeImgs.reduce((s, i) => s + (i.Size ?? 0) - Math.max(0, i.SharedSize ?? 0), 0);
+    // As the docker CLI: an image whose shared size is unknown (-1) counts as reclaimable.
+    const usedImg = activeImgs.reduce((s, i) => (i.Size === -1 || i.SharedSize === -1 ? s : s + (i.Size ?? 0) - (i.SharedSize ?? 0)), 0);
     const ctrSize = ctrs.reduce((s, c) => s + (c.SizeRw ?? 0), 0);
     const runningCtrs = ctrs.filter((c) => c.State === 'running' || c.State === 'paused' || c.State === 'restarting');
     const ctrReclaim = ctrs.filter((c) => !runningCtrs.includes(c)).reduce((s, c) => s + (c.SizeRw ?? 0), 0);

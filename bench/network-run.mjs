@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// What networking costs a user of the docker CLI, side by side in one run (a
+// benchmark, not a test; these machines are noisy):
+//  1. `docker run --rm busybox true` on the default bridge against
+//     `--network none`, interleaved so both see the same load; the goal is a
+//     bridge that adds at most 40 ms.
+//  2. 20 containers started concurrently on one user-defined network, each
+//     looping until it resolves the names of all 20 (aardvark-dns).
+// Usage: node bench/network-run.mjs [--runs N]   (root, a built tree: npm run build)
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, rmSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const argRuns = process.argv.indexOf('--runs');
+const runs = argRuns > 0 ? Number(process.argv[argRuns + 1]) : 20;
+const N = 20;
+const GOAL_MS = 40;
+const base = mkdtempSync(join(tmpdir(), 'berth-netrun-'));
+const sock = join(base, 'berth.sock');
+const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(base, 'docker-config') };
+const bridge = `bb${randomBytes(3).toString('hex')}`;
+
+const docker = (args, opts = {}) => spawnSync('docker', args, { env, encoding: 'utf8', ...opts });
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], p90: s[Math.min(s.length - 1, Math.floor(s.length * 0.9))], min: s[0] };
+}
+
+function timed(args) {
+  const t = process.hrtime.bigint();
+  const r = docker(args, { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.status})`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** The host side of the bridge: a private /24 no host route uses. */
+function freeSubnet() {
+  const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  for (;;) {
+    const s = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
+    if (!routes.includes(`${s}.`)) return `${s}.0/24`;
+  }
+}
+
+async function main() {
+  writeFileSync(join(base, 'daemon.json'), JSON.stringify({ bridge }));
+  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'),
+    '-H', `unix://${sock}`, '--config-file', join(base, 'daemon.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 600; i++) {
+      if (existsSync(sock) && docker(['version'], { stdio: 'ignore' }).status === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { busyboxTar } = await import(new URL('dist/test/helpers/fixtures.js', `file://${REPO}`).href);
+    const tar = busyboxTar(join(base, 'busybox.tar'));
+    if (docker(['import', '--change', 'CMD ["sh"]', tar, 'busybox:latest']).status !== 0) throw new Error('docker import failed');
+
+    // 1. bridge vs none, interleaved; one warm-up each.
+    timed(['run', '--rm', 'busybox', 'true']);
+    timed(['run', '--rm', '--network', 'none', 'busybox', 'true']);
+    const bridgeT = [];
+    const noneT = [];
+    for (let i = 0; i < runs; i++) {
+      // Alternate which goes first so neither always follows the other's teardown.
+      if (i % 2) {
+        bridgeT.push(timed(['run', '--rm', 'busybox', 'true']));
+        noneT.push(timed(['run', '--rm', '--network', 'none', 'busybox', 'true']));
+      } else {
+        noneT.push(timed(['run', '--rm', '--network', 'none', 'busybox', 'true']));
+        bridgeT.push(timed(['run', '--rm', 'busybox', 'true']));
+      }
+    }
+    const b = stats(bridgeT);
+    const n = stats(noneT);
+    // The paired differences are less noisy than the difference of the medians.
+    const diff = stats(bridgeT.map((t, i) => t - noneT[i]));
+    console.log(`runs: ${runs} (interleaved)`);
+    console.log(`docker run --rm busybox true, default bridge: median ${b.median.toFixed(1)} ms, p90 ${b.p90.toFixed(1)} ms, min ${b.min.toFixed(1)} ms`);
+    console.log(`docker run --rm busybox true, --network none:  median ${n.median.toFixed(1)} ms, p90 ${n.p90.toFixed(1)} ms, min ${n.min.toFixed(1)} ms`);
+    console.log(`bridge - none: median of medians ${(b.median - n.median).toFixed(1)} ms, median of paired differences ${diff.median.toFixed(1)} ms, min-to-min ${(b.min - n.min).toFixed(1)} ms (goal ≤ ${GOAL_MS} ms: ${diff.median <= GOAL_MS ? 'met' : 'NOT met'})`);
+
+    // 2. 20 containers at once on one user network, resolving each other.
+    const net = `benchnet${randomBytes(2).toString('hex')}`;
+    if (docker(['network', 'create', '--subnet', freeSubnet(), net]).status !== 0) throw new Error('network create failed');
+    const names = Array.from({ length: N }, (_, i) => `${net}-c${i}`);
+    const script = `for n in ${names.join(' ')}; do until nslookup $n >/dev/null 2>&1; do sleep 0.05; done; done; echo all-resolved; exec sleep 600`;
+    const t0 = process.hrtime.bigint();
+    const started = await Promise.all(names.map((name) => new Promise((resolve) => {
+      const c = spawn('docker', ['run', '-d', '--name', name, '--network', net, 'busybox', 'sh', '-c', script], { env, stdio: 'ignore' });
+      c.on('exit', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    })));
+    const allStarted = Math.max(...started.map((s) => s.ms));
+    const failed = started.filter((s) => s.code !== 0).length;
+    let allResolved = NaN;
+    const pending = new Set(names);
+    for (let i = 0; i < 600 && pending.size; i++) {
+      for (const name of [...pending]) {
+        if (docker(['logs', name]).stdout.includes('all-resolved')) pending.delete(name);
+      }
+      if (!pending.size) allResolved = Number(process.hrtime.bigint() - t0) / 1e6;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log(`${N} concurrent docker run -d on one user network: all started in ${allStarted.toFixed(0)} ms${failed ? ` (${failed} FAILED)` : ''}; ` +
+      (pending.size ? `${pending.size} never resolved every name` : `every container resolved all ${N} names after ${allResolved.toFixed(0)} ms`));
+    docker(['rm', '-f', ...names], { stdio: 'ignore' });
+    docker(['network', 'rm', net], { stdio: 'ignore' });
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
+    console.log(`berthd RSS afterwards: ${rss.toFixed(1)} MB`);
+  } finally {
+    const ids = docker(['ps', '-aq']).stdout?.split('\n').filter(Boolean) ?? [];
+    if (ids.length) docker(['rm', '-f', ...ids], { stdio: 'ignore' });
+    d.kill('SIGTERM');
+    await new Promise((r) => d.once('exit', r));
+    spawnSync('sh', ['-c', `grep ' ${base}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    spawnSync('nft', ['delete', 'table', 'ip', bridge], { stdio: 'ignore' });
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
