@@ -60,3 +60,31 @@ export function familiarWithTag(s: string): string {
 export function authKey(domain: string): string {
   return domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
 }
+
+// The reference grammar of github.com/distribution/reference, for the checks the docker CLI makes
+// before it sends a name (tag).
+const ALNUM = '[a-z0-9]+';
+const SEP = '(?:[._]|__|[-]+)';
+const PATH = `${ALNUM}(?:${SEP}${ALNUM})*`;
+const DOMAIN_COMP = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const HOST = `(?:${DOMAIN_COMP}(?:\\.${DOMAIN_COMP})*|\\[[a-fA-F0-9:]+\\])`;
+const NAME = `(?:${HOST}(?::[0-9]+)?/)?${PATH}(?:/${PATH})*`;
+const REFERENCE = new RegExp(`^(${NAME})(?::([\\w][\\w.-]{0,127}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$`);
+
+/** ParseNormalizedNamed's error for `s`, or undefined when it is a valid name. */
+export function normalizedNameError(s: string): string | undefined {
+  if (/^[a-f0-9]{64}$/.test(s)) return `invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`;
+  // The remote name is what follows a first component that looks like a registry host.
+  const slash = s.indexOf('/');
+  const first = slash < 0 ? '' : s.slice(0, slash);
+  const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first);
+  let remote = hasDomain ? s.slice(slash + 1) : s;
+  const tagAt = remote.search(/[:@]/);
+  if (tagAt >= 0) remote = remote.slice(0, tagAt);
+  if (!hasDomain && !remote.includes('/')) remote = `library/${remote}`;
+  if (remote.toLowerCase() !== remote) return `invalid reference format: repository name (${remote}) must be lowercase`;
+  const m = REFERENCE.exec(s);
+  if (!m) return 'invalid reference format';
+  if (m[1]!.length > 255) return 'repository name must not be more than 255 characters';
+  return undefined;
+}

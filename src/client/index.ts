@@ -7,6 +7,6 @@ export { DEFAULT_HOST, parseHost, resolveHost } from './host.js';
 export type { Endpoint } from './host.js';
 export { StdcopyParser, demux, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR } from './stdcopy.js';
 export type { Frame } from './stdcopy.js';
-export { jsonLines } from './jsonstream.js';
+export { jsonLines, textLines } from './jsonstream.js';
 export type { JSONMessage } from './jsonstream.js';
 export type * from './types.js';

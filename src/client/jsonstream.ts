@@ -16,8 +16,8 @@ export interface JSONMessage {
   [k: string]: unknown;
 }
 
-/** Yield each JSON value of a newline-delimited stream. */
-export async function* jsonLines<T = JSONMessage>(src: Readable): AsyncGenerator<T> {
+/** Yield each non-empty line of a newline-delimited stream (the last one may lack its newline). */
+export async function* textLines(src: Readable): AsyncGenerator<string> {
   let rest = '';
   src.setEncoding('utf8');
   for await (const chunk of src as AsyncIterable<string>) {
@@ -26,10 +26,15 @@ export async function* jsonLines<T = JSONMessage>(src: Readable): AsyncGenerator
     while ((nl = rest.indexOf('\n')) >= 0) {
       const line = rest.slice(0, nl).trim();
       rest = rest.slice(nl + 1);
-      if (line) yield JSON.parse(line) as T;
+      if (line) yield line;
     }
   }
   // Some daemons send concatenated JSON without a trailing newline.
   const last = rest.trim();
-  if (last) yield JSON.parse(last) as T;
+  if (last) yield last;
+}
+
+/** Yield each JSON value of a newline-delimited stream. */
+export async function* jsonLines<T = JSONMessage>(src: Readable): AsyncGenerator<T> {
+  for await (const line of textLines(src)) yield JSON.parse(line) as T;
 }

@@ -1,7 +1,7 @@
 // Adapts the image store, registry client and unpacker to the images routes.
 import type { Readable } from 'node:stream';
 import type { Logger, EventSink } from '../util/index.js';
-import { invalidArgument } from '../util/index.js';
+import { BerthError, errorKind, invalidArgument } from '../util/index.js';
 import type { ImageStore } from '../images/index.js';
 import type { LocalContentStore } from '../content/index.js';
 import type { ContainerService } from '../containers/index.js';
@@ -41,15 +41,38 @@ export function imagesBackend(o: {
       let ref = image;
       if (tag) ref = tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
       const parsed = withDefaultTag(parseReference(ref));
-      await unpack.pullImage({ ref: referenceString(parsed), auth: auth ? distribution.decodeAuthHeader(auth) : undefined, platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker });
+      await registryCall(() => unpack.pullImage({ ref: referenceString(parsed), auth: decodeAuth(auth), platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker }));
     },
     push: async ({ name, tag, auth, onProgress, signal }) => {
       const ref = tag ? `${name}:${tag}` : name;
-      await unpack.pushImage({ ref, auth: auth ? distribution.decodeAuthHeader(auth) : undefined, onProgress, signal }, { registry, content: o.content, images });
+      await registryCall(() => unpack.pushImage({ ref, auth: decodeAuth(auth), onProgress, signal }, { registry, content: o.content, images }));
     },
     login: async (body) => {
       if (!body || typeof body !== 'object') throw invalidArgument('invalid auth configuration');
       return registry.login(body);
     },
   };
+}
+
+/** Docker ignores an X-Registry-Auth it cannot decode on pull and push (and goes on anonymously). */
+function decodeAuth(header: string | undefined): distribution.AuthConfig | undefined {
+  if (!header) return undefined;
+  try {
+    return distribution.decodeAuthHeader(header);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A registry's "unauthorized" is a 500 from dockerd's pull and push, never a 401:
+ * on a 401 the docker CLI would stop to prompt for credentials.
+ */
+async function registryCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (errorKind(err) === 'Unauthorized') throw new BerthError('Internal', (err as Error).message, { cause: err });
+    throw err;
+  }
 }

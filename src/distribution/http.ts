@@ -134,7 +134,7 @@ export class HttpClient {
       req.on('error', (err) => {
         if (o.signal?.aborted) return fail(o.signal.reason instanceof Error ? o.signal.reason : err);
         if (err instanceof BerthError || isTransportError(err)) return fail(err);
-        fail(transportError(`${goMethod(o.method)} "${url.href}": ${err.message}`, err));
+        fail(transportError(`${goMethod(o.method)} "${url.href}": ${goNetError(err, url)}`, err));
       });
       if (o.body === undefined) req.end();
       else if (Buffer.isBuffer(o.body)) req.end(o.body);
@@ -148,6 +148,20 @@ export class HttpClient {
   close(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+  }
+}
+
+/** Node's socket errors in the words Go's net package uses (what Docker users know). */
+function goNetError(err: NodeJS.ErrnoException & { address?: string; port?: number }, url: URL): string {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const addr = `${err.address ?? url.hostname}:${err.port ?? port}`;
+  switch (err.code) {
+    case 'ECONNREFUSED': return `dial tcp ${addr}: connect: connection refused`;
+    case 'EHOSTUNREACH': return `dial tcp ${addr}: connect: no route to host`;
+    case 'ENETUNREACH': return `dial tcp ${addr}: connect: network is unreachable`;
+    case 'ENOTFOUND': return `dial tcp: lookup ${url.hostname}: no such host`;
+    case 'ECONNRESET': return 'read: connection reset by peer';
+    default: return err.message;
   }
 }
 

@@ -13,6 +13,8 @@ export interface DnsEntry {
   containerId: string;
   ip: string;
   names: string[];
+  /** Upstream servers for this container's other queries (its --dns); default: the host's. */
+  servers?: string[];
 }
 
 export interface DnsNetwork {
@@ -37,7 +39,10 @@ export class Aardvark {
     for (const n of networks) {
       if (n.entries.length === 0) continue;
       const lines = [n.gateway];
-      for (const e of n.entries) lines.push(`${e.containerId} ${e.ip}  ${[...new Set(e.names)].join(',')}`);
+      for (const e of n.entries) {
+        const line = `${e.containerId} ${e.ip}  ${[...new Set(e.names)].join(',')}`;
+        lines.push(e.servers?.length ? `${line} ${e.servers.join(',')}` : line);
+      }
       want.set(n.name, lines.join('\n') + '\n');
     }
     let changed = false;

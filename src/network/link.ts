@@ -49,6 +49,15 @@ export async function hostRoutes(): Promise<string[]> {
   return out;
 }
 
+/** The first IPv4 address (a.b.c.d/n) of a link, if it exists and has one. */
+export async function bridgeAddress(name: string): Promise<string | undefined> {
+  if (!linkExists(safeIfname(name))) return undefined;
+  const res = await run('ip', ['-j', '-4', 'addr', 'show', 'dev', name], { allowFail: true });
+  const links = JSON.parse(res.stdout || '[]') as { addr_info?: { local?: string; prefixlen?: number }[] }[];
+  const a = links[0]?.addr_info?.find((x) => x.local && x.prefixlen !== undefined);
+  return a ? `${a.local}/${a.prefixlen}` : undefined;
+}
+
 /** Create (if missing) and configure bridges; one batch for all of them. */
 export async function ensureBridges(bridges: { name: string; address: string }[], routeLocalnet: boolean): Promise<void> {
   if (!bridges.length) return;

@@ -74,7 +74,7 @@ export interface ConnectOpts {
 
 // Docker's defaults: 172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/16 in /20s.
 const DEFAULT_POOLS: AddressPool[] = [
-  { base: '172.17.0.0/12', size: 16 },
+  ...Array.from({ length: 15 }, (_, i) => ({ base: `172.${17 + i}.0.0/16`, size: 16 })),
   { base: '192.168.0.0/16', size: 20 },
 ];
 
@@ -131,9 +131,11 @@ export class NetworkManager {
     if (!byName.has('bridge')) {
       let subnet: string;
       let gateway: string;
-      if (this.bip) {
-        const [ip] = this.bip.split('/');
-        subnet = cidr.formatCidr(cidr.parseCidr(this.bip));
+      // As dockerd with docker0: a bridge device that already has an address keeps it.
+      const bip = this.bip ?? (await link.bridgeAddress(this.bridgeName));
+      if (bip) {
+        const [ip] = bip.split('/');
+        subnet = cidr.formatCidr(cidr.parseCidr(bip));
         gateway = ip!;
       } else {
         subnet = await this.freeSubnet();
@@ -250,7 +252,7 @@ export class NetworkManager {
   list(filters: Record<string, string[]> = {}): NetworkResource[] {
     const known = new Set(['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']);
     for (const k of Object.keys(filters)) if (!known.has(k)) throw invalidArgument(`invalid filter '${k}'`);
-    const used = new Set(this.store.endpoints().map((e) => e.network_id));
+    const used = this.activeNetworks();
     return this.store
       .networks()
       .filter((n) => matchFilters(n, filters, used))
@@ -265,8 +267,10 @@ export class NetworkManager {
     const n = this.find(idOrName);
     if (n.builtin) throw forbidden(`${n.name} is a pre-defined network and cannot be removed`);
     await this.serial(async () => {
-      if (this.store.endpointsOn(n.id).some((e) => e.ip)) {
-        throw forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      const active = this.store.endpointsOn(n.id).filter((e) => e.ip || e.endpoint_id);
+      if (active.length) {
+        const list = active.map((e) => `name:"${e.container_name}" id:"${shortId(e.container_id)}"`).join(', ');
+        throw forbidden(`error while removing network: network ${n.name} has active endpoints (${list})`);
       }
       this.store.deleteNetwork(n.id);
       await this.syncRules();
@@ -277,7 +281,7 @@ export class NetworkManager {
 
   async prune(filters: Record<string, string[]> = {}): Promise<{ NetworksDeleted: string[] }> {
     for (const k of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
-    const used = new Set(this.store.endpoints().map((e) => e.network_id));
+    const used = this.activeNetworks();
     const deleted: string[] = [];
     for (const n of this.store.networks()) {
       if (n.builtin || used.has(n.id)) continue;
@@ -304,7 +308,15 @@ export class NetworkManager {
   async prepare(containerId: string, opts: { mode: NetworkMode; containerName?: string }): Promise<{ netnsPath?: string }> {
     checkId(containerId);
     const mode = !opts.mode || opts.mode === 'default' ? 'bridge' : opts.mode;
-    if (mode === 'host') return {};
+    if (mode === 'host' || mode === 'none') {
+      // Docker lists the container on its host or none network while it runs.
+      await this.serial(async () => {
+        for (const e of this.store.endpoints(containerId)) {
+          if (!e.endpoint_id && !e.ifname) this.store.updateEndpoint({ ...e, endpoint_id: newId() });
+        }
+      });
+      if (mode === 'host') return {};
+    }
     if (mode.startsWith('container:')) {
       const other = mode.slice('container:'.length);
       const path = this.netnsPath(checkId(other));
@@ -353,7 +365,8 @@ export class NetworkManager {
       }
       let staticIp = '';
       if (opts.ipv4Address) {
-        if (!n.user_ipam || n.builtin) {
+        if (n.builtin) throw invalidArgument('user specified IP address is supported on user defined networks only');
+        if (!n.user_ipam) {
           throw invalidArgument('user specified IP address is supported only when connecting to networks with user configured subnets');
         }
         const ip = cidr.parseIp(opts.ipv4Address);
@@ -377,7 +390,7 @@ export class NetworkManager {
         container_name: stripSlash(opts.containerName), hostname: opts.hostname ?? '',
         ifname: n.driver === 'bridge' ? `eth${idx}` : '', host_if: '', static_ip: staticIp, ip: '', mac: '',
         static_mac: (opts.macAddress ?? '').toLowerCase(), aliases: JSON.stringify(opts.aliases ?? []),
-        is_gateway: 0, seq: this.store.nextSeq(),
+        is_gateway: 0, seq: this.store.nextSeq(), dns: eps[0]?.dns ?? '[]',
       };
       this.store.insertEndpoint(row);
       if (n.driver === 'bridge' && existsSync(this.netnsPath(containerId))) {
@@ -496,10 +509,18 @@ export class NetworkManager {
     return out;
   }
 
-  writeContainerFiles(containerDir: string, opts: ContainerFilesOpts & { containerId?: string }): ContainerFiles {
+  async writeContainerFiles(containerDir: string, opts: ContainerFilesOpts & { containerId?: string }): Promise<ContainerFiles> {
     const containerId = opts.containerId ?? basename(containerDir);
     const nets = new Map(this.store.networks().map((n) => [n.id, n]));
     const eps = this.store.endpoints(containerId).filter((e) => e.ip);
+    // --dns on a user-defined network: the network's DNS server forwards this container's other queries there.
+    const dns = JSON.stringify((opts.dns ?? []).filter(cidr.isIpv4));
+    if (this.store.endpoints(containerId).some((e) => e.dns !== dns)) {
+      await this.serial(async () => {
+        this.store.setDns(containerId, dns);
+        await this.syncRules({ nft: false });
+      });
+    }
     // As Docker: the embedded DNS serves containers whose network mode is a user-defined network.
     const mode = opts.networkMode ?? eps[0]?.network_name ?? 'bridge';
     const primary = eps.map((e) => nets.get(e.network_id)).find((n) => n && (n.name === mode || n.id === mode));
@@ -558,6 +579,11 @@ export class NetworkManager {
       if (pre.length > 1) throw invalidArgument(`network ${idOrName} is ambiguous (${pre.length} matches found based on ID prefix)`);
     }
     throw notFound(`network ${idOrName} not found`);
+  }
+
+  /** Networks some running container is attached to. */
+  private activeNetworks(): Set<string> {
+    return new Set(this.store.endpoints().filter((e) => e.ip || e.endpoint_id).map((e) => e.network_id));
   }
 
   private bridges(): NetworkRow[] {
@@ -687,7 +713,7 @@ export class NetworkManager {
     link.unmountNetns(this.netnsPath(containerId));
     this.store.tx(() => {
       for (const e of eps) {
-        if (e.ip || e.host_if) this.store.updateEndpoint({ ...e, ip: '', host_if: '', endpoint_id: '', mac: '', is_gateway: 0 });
+        if (e.ip || e.host_if || e.endpoint_id) this.store.updateEndpoint({ ...e, ip: '', host_if: '', endpoint_id: '', mac: '', is_gateway: 0 });
       }
       const ports = this.store.ports(containerId);
       if (ports.some((p) => p.host_port)) this.store.replacePorts(containerId, ports.map((p) => ({ ...p, host_port: 0 })));
@@ -814,7 +840,7 @@ export class NetworkManager {
         gateway: n.gateway,
         entries: eps
           .filter((e) => e.network_id === n.id)
-          .map((e) => ({ containerId: e.container_id, ip: e.ip, names: dnsNames(e) })),
+          .map((e) => ({ containerId: e.container_id, ip: e.ip, names: dnsNames(e), servers: JSON.parse(e.dns || '[]') as string[] })),
       }));
     await this.dns.sync(dns);
   }
@@ -845,8 +871,10 @@ export class NetworkManager {
     const containers: NetworkResource['Containers'] = {};
     const bits = n.subnet ? cidr.parseCidr(n.subnet).bits : 0;
     for (const e of this.store.endpointsOn(n.id)) {
-      if (!e.ip) continue;
-      containers[e.container_id] = { Name: e.container_name, EndpointID: e.endpoint_id, MacAddress: e.mac, IPv4Address: `${e.ip}/${bits}`, IPv6Address: '' };
+      if (!e.ip && !e.endpoint_id) continue;
+      containers[e.container_id] = {
+        Name: e.container_name, EndpointID: e.endpoint_id, MacAddress: e.mac, IPv4Address: e.ip ? `${e.ip}/${bits}` : '', IPv6Address: '',
+      };
     }
     const config: Record<string, unknown>[] = [];
     if (n.subnet) {

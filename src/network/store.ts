@@ -43,6 +43,8 @@ export interface EndpointRow {
   aliases: string; // JSON string[]
   is_gateway: number;
   seq: number;
+  /** JSON string[]: the container's --dns servers, which aardvark-dns forwards its other queries to. */
+  dns: string;
 }
 
 export interface PortRow {
@@ -76,6 +78,7 @@ const MIGRATIONS = [
      container_id TEXT NOT NULL, host_ip TEXT NOT NULL, host_port_req TEXT NOT NULL, host_port INTEGER NOT NULL,
      container_port INTEGER NOT NULL, proto TEXT NOT NULL, seq INTEGER NOT NULL)`,
   `CREATE INDEX network_ports_container ON network_ports (container_id)`,
+  `ALTER TABLE network_endpoints ADD COLUMN dns TEXT NOT NULL DEFAULT '[]'`,
 ];
 
 export class NetworkStore {
@@ -119,9 +122,9 @@ export class NetworkStore {
     this.db
       .prepare(
         `INSERT INTO network_endpoints (container_id, network_id, network_name, endpoint_id, container_name, hostname,
-           ifname, host_if, static_ip, ip, mac, static_mac, aliases, is_gateway, seq)
+           ifname, host_if, static_ip, ip, mac, static_mac, aliases, is_gateway, seq, dns)
          VALUES (@container_id, @network_id, @network_name, @endpoint_id, @container_name, @hostname,
-           @ifname, @host_if, @static_ip, @ip, @mac, @static_mac, @aliases, @is_gateway, @seq)`,
+           @ifname, @host_if, @static_ip, @ip, @mac, @static_mac, @aliases, @is_gateway, @seq, @dns)`,
       )
       .run(e);
   }
@@ -133,6 +136,10 @@ export class NetworkStore {
            is_gateway = @is_gateway, ifname = @ifname WHERE container_id = @container_id AND network_id = @network_id`,
       )
       .run(e);
+  }
+
+  setDns(containerId: string, dns: string): void {
+    this.db.prepare('UPDATE network_endpoints SET dns = ? WHERE container_id = ?').run(dns, containerId);
   }
 
   deleteEndpoint(containerId: string, networkId: string): void {

@@ -95,7 +95,11 @@ export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRe
     }
     const layers: LayerRef[] = manifest.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i]! }));
 
-    const downloads = downloadLayers(layers, deps, repo, emit, signal);
+    // Like dockerd: an image already held (by its config digest, with all its
+    // blobs) is up to date, and its layers are not listed.
+    const held = images.tryGet(manifest.config.digest) !== undefined
+      && (await Promise.all(layers.map((l) => content.has(l.digest)))).every(Boolean);
+    const downloads = downloadLayers(layers, deps, repo, held ? () => undefined : emit, signal);
     // Each layer unpacks into its own snapshot without reading the others, so
     // layer i starts as soon as it and the layers below it are downloaded (its
     // chain ID needs no more); the unpacker shares extractions already running.

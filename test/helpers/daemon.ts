@@ -1,6 +1,6 @@
 // Start a real berthd in a temp data root and talk to it over its socket.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync, openSync, writeFileSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ export interface TestDaemon {
   env: NodeJS.ProcessEnv;
   proc: ChildProcess;
   logFile: string;
+  /** The daemon's own default bridge (also the name of its nft table). */
+  bridge: string;
   stop(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
   docker(args: string[], opts?: { input?: string; timeout?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -33,11 +35,12 @@ export async function startDaemon(opts: { runtime?: string; dataRoot?: string; c
   const logFile = join(base, 'berthd.log');
   // Each test daemon gets its own bridge (and so its own nft table) so daemons never share network state.
   const configFile = join(base, 'daemon.json');
-  writeFileSync(configFile, JSON.stringify({ bridge: `bt${randomBytes(3).toString('hex')}`, ...(opts.config ?? {}) }));
+  const bridge = `bt${randomBytes(3).toString('hex')}`;
+  writeFileSync(configFile, JSON.stringify({ bridge, ...(opts.config ?? {}) }));
   const args = ['--data-root', dataRoot, '--exec-root', execRoot, '--host', `unix://${socket}`, '--config-file', configFile];
   if (opts.runtime) args.push('--runtime', opts.runtime);
   const d: TestDaemon = {
-    dataRoot, execRoot, socket, host: `unix://${socket}`, logFile,
+    dataRoot, execRoot, socket, host: `unix://${socket}`, logFile, bridge,
     env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(base, 'docker-config') },
     proc: undefined as unknown as ChildProcess,
     async stop(signal = 'SIGTERM') {
@@ -110,12 +113,26 @@ export async function importBusybox(d: TestDaemon, name = 'busybox:latest', chan
 
 /** Remove every container and the daemon's directories. */
 export async function destroyDaemon(d: TestDaemon): Promise<void> {
+  let bridges: string[] = [];
   try {
     const r = await d.docker(['ps', '-aq']);
     const ids = r.stdout.split('\n').filter(Boolean);
     if (ids.length) await d.docker(['rm', '-f', ...ids]);
+    const nets = await d.docker(['network', 'ls', '-q', '--no-trunc', '--filter', 'driver=bridge']);
+    bridges = nets.stdout.split('\n').filter(Boolean).map((id) => `br-${id.slice(0, 12)}`);
   } catch { /* daemon may be down */ }
   await d.stop();
   await execFileP('sh', ['-c', `grep ' ${d.dataRoot}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]).catch(() => undefined);
+  // berthd leaves its bridges and nft table behind on exit (as dockerd leaves docker0); a test
+  // daemon's must go, or their subnets exhaust the address pools of every later daemon on the host.
+  try {
+    const { bridge } = JSON.parse(readFileSync(join(d.dataRoot, '..', 'daemon.json'), 'utf8')) as { bridge?: string };
+    if (bridge) {
+      for (const b of [bridge, ...bridges]) await execFileP('ip', ['link', 'del', b]).catch(() => undefined);
+      await execFileP('nft', ['delete', 'table', 'ip', bridge.replace(/[^A-Za-z0-9_-]/g, '_')]).catch(() => undefined);
+    }
+  } catch { /* no config written */ }
+  // berthd keeps its bridge and firewall table across restarts, as dockerd keeps docker0; a test daemon's go with it.
+  await execFileP('sh', ['-c', `ip link del ${d.bridge} 2>/dev/null; nft delete table ip ${d.bridge} 2>/dev/null; true`]).catch(() => undefined);
   rmSync(join(d.dataRoot, '..'), { recursive: true, force: true });
 }

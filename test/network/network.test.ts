@@ -268,15 +268,15 @@ test('user network: containers resolve each other through aardvark-dns', async (
     // the container's files point at aardvark-dns and name the container
     const dir = join(root, 'files-a');
     mkdirSync(dir);
-    const files = nm.writeContainerFiles(dir, { containerId: a, hostname: 'alpha-host', networkMode: net, extraHosts: ['gw:host-gateway'] });
-    assert.equal(readFileSync(files.resolvConfPath, 'utf8').split('\n')[0], `nameserver ${gw}`);
+    const files = await nm.writeContainerFiles(dir, { containerId: a, hostname: 'alpha-host', networkMode: net, extraHosts: ['gw:host-gateway'] });
+    assert.match(readFileSync(files.resolvConfPath, 'utf8'), new RegExp(`\\n\\nnameserver ${gw.replace(/\./g, '\\.')}\\n`));
     const hosts = readFileSync(files.hostsPath, 'utf8');
     assert.match(hosts, /^127\.0\.0\.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n/);
     assert.ok(hosts.includes(`\n${ipA}\talpha-host\n`));
     assert.ok(hosts.includes(`\n${nm.inspect('bridge').IPAM.Config[0]!.Gateway}\tgw\n`));
     assert.equal(readFileSync(files.hostnamePath, 'utf8'), 'alpha-host\n');
 
-    assert.equal(await kindOfAsync(nm.remove(net)), `Forbidden: error while removing network: network ${net} id ${nm.inspect(net).Id} has active endpoints`);
+    assert.match((await kindOfAsync(nm.remove(net))) ?? "", new RegExp(`^Forbidden: error while removing network: network ${net} has active endpoints \\(name:"`));
   } finally {
     await nm.teardown(a);
     await nm.teardown(b);

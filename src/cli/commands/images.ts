@@ -7,7 +7,7 @@ import { humanSize, since } from '../format/units.js';
 import { ellipsis, goTimeString, truncateId } from '../format/ids.js';
 import { filtersJSON } from '../opts/filters.js';
 import { FORMAT_HELP, confirm, errText } from './common.js';
-import { parseRef, fullName } from '../reference.js';
+import { parseRef, fullName, normalizedNameError } from '../reference.js';
 
 export const images: Command = {
   use: 'images [OPTIONS] [REPOSITORY[:TAG]]',
@@ -64,6 +64,8 @@ export const tag: Command = {
   aliases: ['image tag', 'tag'],
   args: { exact: 2 },
   async run(cli, { args }) {
+    const bad = normalizedNameError(args[1]!);
+    if (bad) throw new StatusError(1, `Error parsing reference: "${args[1]}" is not a valid repository/tag: ${bad}`);
     const r = parseRef(args[1]!);
     if (r.digest) throw new StatusError(1, 'refusing to create a tag with a digest reference');
     await cli.api().imageTag(args[0]!, fullName(r), r.tag ?? 'latest');

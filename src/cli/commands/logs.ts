@@ -5,7 +5,8 @@ import { parseGoDuration } from '../format/units.js';
 /** --since/--until: a Go duration back from now, a unix time, or a date (as the docker CLI accepts). */
 export function timestampArg(v: string, now = Date.now()): string {
   if (!v) return '';
-  try {
+  // As the docker CLI: "0" is the epoch, not a zero duration.
+  if (v !== '0') try {
     const ms = parseGoDuration(v);
     return ((now - ms) / 1000).toFixed(9).replace(/\.?0+$/, '');
   } catch {

@@ -2,7 +2,7 @@
 
 import type { Command, Cli } from '../command.js';
 import { StatusError } from '../command.js';
-import { CLIENT_API_VERSION, jsonLines, isConnectError, type ImageSummary, type ContainerSummary, type Volume } from '../../client/index.js';
+import { CLIENT_API_VERSION, textLines, isConnectError, type ImageSummary, type ContainerSummary, type Volume } from '../../client/index.js';
 import { renderOne, renderList } from '../format/output.js';
 import { context, Template, unescapeFormat } from '../format/template.js';
 import { humanSize, bytesSize } from '../format/units.js';
@@ -26,6 +26,18 @@ function clientInfo(cli: Cli) {
     Context: 'default',
     Host: cli.host,
   };
+}
+
+/** RFC 3339 → Go's time.ANSIC ("Mon Jan _2 15:04:05 2006") in the time's own offset; else unchanged. */
+export function ansicDate(v: string): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(v);
+  if (!m) return v;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  const day = new Date(Date.UTC(y!, mo! - 1, d!)).getUTCDay();
+  const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[day]} ${MONTHS[mo! - 1]} ${String(d).padStart(2)} ${p(h!)}:${p(mi!)}:${p(se!)} ${y}`;
 }
 
 export const version: Command = {
@@ -62,9 +74,9 @@ export const version: Command = {
             const d = c.Details ?? {};
             out += l('Version', c.Version, '  ');
             out += l('API version', `${d.ApiVersion ?? s.ApiVersion} (minimum version ${d.MinAPIVersion ?? s.MinAPIVersion})`, '  ');
-            if (d.GoVersion ?? s.GoVersion) out += l('Go version', d.GoVersion ?? s.GoVersion, '  ');
+            out += l('Go version', d.GoVersion ?? s.GoVersion ?? '', '  ');
             out += l('Git commit', d.GitCommit ?? s.GitCommit ?? '', '  ');
-            if (d.BuildTime ?? s.BuildTime) out += l('Built', d.BuildTime ?? s.BuildTime, '  ');
+            out += l('Built', ansicDate(d.BuildTime ?? s.BuildTime ?? ''), '  ');
             out += l('OS/Arch', `${d.Os ?? s.Os}/${d.Arch ?? s.Arch}`, '  ');
             out += l('Experimental', d.Experimental ?? s.Experimental ?? false, '  ');
           } else {
@@ -101,11 +113,29 @@ export const info: Command = {
     o += ` Images: ${i.Images ?? 0}\n Server Version: ${i.ServerVersion ?? ''}\n Storage Driver: ${i.Driver ?? ''}\n`;
     for (const [k, v] of (i.DriverStatus ?? []) as [string, string][]) o += `  ${k}: ${v}\n`;
     o += ` Logging Driver: ${i.LoggingDriver ?? ''}\n Cgroup Driver: ${i.CgroupDriver ?? ''}\n Cgroup Version: ${i.CgroupVersion ?? ''}\n`;
-    if (i.Runtimes) o += ` Runtimes: ${Object.keys(i.Runtimes).sort().join(' ')}\n Default Runtime: ${i.DefaultRuntime ?? ''}\n`;
-    if (i.InitBinary) o += ` Init Binary: ${i.InitBinary}\n`;
+    const pl = i.Plugins ?? {};
+    o += ` Plugins:\n  Volume: ${(pl.Volume ?? []).join(' ')}\n  Network: ${(pl.Network ?? []).join(' ')}\n`;
+    if (pl.Authorization?.length) o += `  Authorization: ${pl.Authorization.join(' ')}\n`;
+    o += `  Log: ${(pl.Log ?? []).join(' ')}\n`;
+    if (i.CDISpecDirs?.length) o += ` CDI spec directories:\n${i.CDISpecDirs.map((d: string) => `  ${d}\n`).join('')}`;
+    o += ` Swarm: ${i.Swarm?.LocalNodeState ?? ''}\n`;
+    if (i.Runtimes && Object.keys(i.Runtimes).length) o += ` Runtimes: ${Object.keys(i.Runtimes).sort().join(' ')}\n Default Runtime: ${i.DefaultRuntime ?? ''}\n`;
+    if (i.OSType === 'linux') {
+      o += ` Init Binary: ${i.InitBinary ?? ''}\n`;
+      for (const [n, c] of [['containerd', i.ContainerdCommit], ['runc', i.RuncCommit], ['init', i.InitCommit]] as [string, { ID?: string; Expected?: string } | undefined][]) {
+        o += ` ${n} version: ${c?.ID ?? ''}`;
+        if (c?.Expected !== undefined && c.Expected !== c.ID) o += ` (expected: ${c.Expected})`;
+        o += '\n';
+      }
+    }
     if (i.SecurityOptions?.length) {
+      // "name=seccomp,profile=builtin" → "  seccomp" and "   Profile: builtin".
       o += ' Security Options:\n';
-      for (const s of i.SecurityOptions as string[]) o += `  ${s.replace(/^name=/, '').split(',')[0]}\n`;
+      for (const s of i.SecurityOptions as string[]) {
+        const kv = Object.fromEntries(s.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+        o += `  ${kv.name ?? s}\n`;
+        if (kv.profile !== undefined) o += `   Profile: ${kv.profile}\n`;
+      }
     }
     o += ` Kernel Version: ${i.KernelVersion ?? ''}\n Operating System: ${i.OperatingSystem ?? ''}\n OSType: ${i.OSType ?? ''}\n Architecture: ${i.Architecture ?? ''}\n`;
     o += ` CPUs: ${i.NCPU ?? 0}\n Total Memory: ${bytesSize(i.MemTotal ?? 0)}\n Name: ${i.Name ?? ''}\n ID: ${i.ID ?? ''}\n`;
@@ -114,6 +144,8 @@ export const info: Command = {
     const indexes = Object.keys(i.RegistryConfig?.IndexConfigs ?? {}).filter((k) => i.RegistryConfig.IndexConfigs[k].Secure === false);
     if (insecure.length || indexes.length) o += ` Insecure Registries:\n${[...indexes, ...insecure].map((x: string) => `  ${x}\n`).join('')}`;
     o += ` Live Restore Enabled: ${i.LiveRestoreEnabled ?? false}\n`;
+    if (i.ProductLicense) o += ` Product License: ${i.ProductLicense}\n`;
+    o += '\n';
     cli.out(o);
     for (const w of (i.Warnings ?? []) as string[]) cli.err(`${w}\n`);
   },
@@ -215,8 +247,8 @@ export const prune: Command = {
 };
 
 /** RFC3339 with nanoseconds, fixed width, in local time (the docker CLI's event time format). */
-function eventTime(timeNano: number | undefined, time: number | undefined): string {
-  const ns = BigInt(Math.trunc(timeNano ?? (time ?? 0) * 1e9));
+function eventTime(timeNano: string | undefined, time: number | undefined): string {
+  const ns = timeNano ? BigInt(timeNano) : BigInt(Math.trunc(time ?? 0)) * 1000000000n;
   const ms = Number(ns / 1000000n);
   const d = new Date(ms);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -247,15 +279,25 @@ export const events: Command = {
       if ((err as Error).message?.startsWith('invalid value')) throw new StatusError(1, (err as Error).message);
       throw err;
     }
-    for await (const e of jsonLines<Record<string, any>>(res)) {
+    for await (const line of textLines(res)) {
+      const e = JSON.parse(line) as Record<string, any>;
+      // timeNano does not fit a double: keep the digits the daemon sent.
+      const nano = /"timeNano":(\d+)/.exec(line)?.[1];
       if (t) {
-        cli.out(t.execute(e) + '\n');
+        // Templates see Go's events.Message (field names), {{json .}} its wire form.
+        const msg = {
+          Status: e.status ?? '', ID: e.id ?? '', From: e.from ?? '', Type: e.Type ?? '', Action: e.Action ?? '',
+          Actor: e.Actor ?? { ID: '', Attributes: null }, Scope: e.scope ?? '', Time: e.time ?? 0, TimeNano: e.timeNano ?? 0,
+          // Go writes a map's keys sorted.
+          toJSON: () => (e.Actor?.Attributes ? { ...e, Actor: { ...e.Actor, Attributes: Object.fromEntries(Object.entries(e.Actor.Attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } } : e),
+        };
+        cli.out(t.execute(msg) + '\n');
         continue;
       }
       const attrs = Object.entries((e.Actor?.Attributes ?? {}) as Record<string, string>)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([k, v]) => `${k}=${v}`);
-      cli.out(`${eventTime(e.timeNano, e.time)} ${e.Type} ${e.Action} ${e.Actor?.ID ?? ''}${attrs.length ? ` (${attrs.join(', ')})` : ''}\n`);
+      cli.out(`${eventTime(nano, e.time)} ${e.Type} ${e.Action} ${e.Actor?.ID ?? ''}${attrs.length ? ` (${attrs.join(', ')})` : ''}\n`);
     }
   },
 };
