@@ -1,7 +1,8 @@
 // The container lifecycle: create, start, stop, kill, wait, remove, attach,
 // exec, and what happens when a process exits. The record lives in SQLite;
 // live handles (attach sessions, exit watchers) live here in memory.
-import { mkdirSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, rmSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { cpus as availableCpusList } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -164,9 +165,11 @@ export class ContainerService {
     const rootfs = join(dir, 'rootfs');
     const hc = rec.HostConfig;
     const cfg = rec.Config;
+    const t0 = process.hrtime.bigint();
+    const lap = (what: string) => this.d.log.debug('start step', { id: id.slice(0, 12), what, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
       // A previous run may have left runtime state behind.
-      await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
+      if (!rec.State.StartedAt.startsWith('0001')) await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
       if (!this.d.rootfs.isMounted(rootfs)) {
         await this.d.rootfs.mount({ lowerDirs: rec.LayerDirs, upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: rootfs });
       }
@@ -177,6 +180,7 @@ export class ContainerService {
       }
       // Resolve the user early so a bad one fails before anything runs.
       this.d.spec.resolveUser(rootfs, cfg.User || '');
+      lap('rootfs');
       const specMounts: { destination: string; type: string; source: string; options: string[] }[] = [];
       for (const m of rec.Mounts) {
         if (m.Type === 'volume') {
@@ -214,7 +218,14 @@ export class ContainerService {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
         portBindings: hc.PortBindings ?? {}, exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
       });
-      const { netnsPath } = await this.d.network.prepare(id, mode);
+      // `none` needs no plumbing: the runtime makes a fresh netns with only lo.
+      // Joining a container whose netns is unpinned goes through its pid.
+      let netnsPath: string | undefined;
+      if (mode === 'none') netnsPath = undefined;
+      else if (mode.startsWith('container:') && networkMode(this.store.get(mode.slice('container:'.length)).HostConfig) === 'none') {
+        netnsPath = `/proc/${this.store.get(mode.slice('container:'.length)).State.Pid}/ns/net`;
+      } else ({ netnsPath } = await this.d.network.prepare(id, mode));
+      lap('network');
       rec.Ports = this.d.network.ports(id);
       const files = await this.d.network.writeFiles(dir, {
         hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
@@ -238,6 +249,7 @@ export class ContainerService {
       // conmon truncates at --log-size-max; that is json-file's max-file=1. With
       // more files berth rotates itself and asks conmon to reopen the log.
       const logMax = maxSize && maxFile <= 1 ? maxSize : undefined;
+      lap('spec');
       // conmon closes the container's stdin when an attach connection ends,
       // unless told to leave it open: Docker closes it only for StdinOnce
       // without a TTY (moby container/stream/attach.go).
@@ -249,7 +261,9 @@ export class ContainerService {
       const sessions = this.pendingAttach.get(id) ?? [];
       this.pendingAttach.delete(id);
       for (const s of sessions) await this.connectSession(id, s).catch((err) => { this.d.log.warn('attach failed', { id, err }); s.onEnd(); });
+      lap('create');
       await this.d.runtime.start(id);
+      lap('started');
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
       rec.ManualStop = false;
       this.store.save(rec);
@@ -451,9 +465,14 @@ export class ContainerService {
     }
     await this.locked(rec.Id, async () => {
       if (!this.store.find(rec.Id)) return;
+      const wasStarted = !rec.State.StartedAt.startsWith('0001');
+      const cleaned = rec.State.Status === 'exited' || !wasStarted;
       rec.State.Status = 'removing';
-      await this.d.runtime.delete(rec.Id, { force: true }).catch(() => undefined);
-      await this.d.network.teardown(rec.Id).catch(() => undefined);
+      // An exited container was already deleted from the runtime and unplumbed by onExit.
+      if (!cleaned) {
+        await this.d.runtime.delete(rec.Id, { force: true }).catch(() => undefined);
+        await this.d.network.teardown(rec.Id).catch(() => undefined);
+      }
       await this.d.network.release(rec.Id).catch(() => undefined);
       const rootfs = join(this.dir(rec.Id), 'rootfs');
       if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs);
@@ -464,8 +483,11 @@ export class ContainerService {
         this.d.volumes.release(m.Name, rec.Id);
         if (opts.volumes && m.Anonymous) await this.d.volumes.remove(m.Name).catch(() => undefined);
       }
-      await this.d.runtime.cleanup(rec.Id).catch(() => undefined);
-      rmSync(this.dir(rec.Id), { recursive: true, force: true });
+      if (!cleaned) await this.d.runtime.cleanup(rec.Id).catch(() => undefined);
+      // Move the directory aside so the name is free at once; delete it in the background.
+      const trash = join(this.d.root, `.removing-${rec.Id}`);
+      try { renameSync(this.dir(rec.Id), trash); } catch { /* already gone */ }
+      setImmediate(() => rm(trash, { recursive: true, force: true }).catch(() => undefined));
     });
     this.d.events('container', 'destroy', rec.Id, { image: rec.Image, name: rec.Name });
     this.notify(rec.Id, ['removed', 'next-exit', 'not-running'], rec.State.ExitCode);
@@ -621,6 +643,7 @@ export class ContainerService {
     }
     // Directories without a record are leftovers of a crash during create or rm.
     for (const name of readdirSync(this.d.root)) {
+      if (name.startsWith('.removing-')) { rmSync(join(this.d.root, name), { recursive: true, force: true }); continue; }
       if (/^[a-f0-9]{64}$/.test(name) && !this.store.find(name)) {
         const rootfs = join(this.d.root, name, 'rootfs');
         if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs).catch(() => undefined);
