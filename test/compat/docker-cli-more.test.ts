@@ -120,3 +120,21 @@ test('a daemon configured for runc runs containers too', async () => {
     await destroyDaemon(r);
   }
 });
+
+test('security and kernel knobs: caps, privileged, seccomp, no-new-privileges, sysctl, shm, ulimit; volume filled from the image', async () => {
+  const capEff = async (args: string[]) => (await d.docker(['run', '--rm', ...args, 'busybox', 'grep', 'CapEff', '/proc/self/status'])).stdout.trim().split(/\s+/)[1];
+  assert.equal(await capEff([]), '00000000a80425fb'); // Docker's 14 default capabilities
+  assert.equal(await capEff(['--cap-drop', 'ALL']), '0000000000000000');
+  assert.equal(await capEff(['--cap-add', 'NET_ADMIN']), '00000000a80435fb');
+  const seccomp = async (args: string[]) => (await d.docker(['run', '--rm', ...args, 'busybox', 'grep', 'Seccomp:', '/proc/self/status'])).stdout.trim();
+  assert.match(await seccomp([]), /Seccomp:\s+2/);
+  assert.match(await seccomp(['--security-opt', 'seccomp=unconfined']), /Seccomp:\s+0/);
+  assert.match(await seccomp(['--privileged']), /Seccomp:\s+0/);
+  const nnp = await d.docker(['run', '--rm', '--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs', '/proc/self/status']);
+  assert.match(nnp.stdout, /NoNewPrivs:\s+1/);
+  const knobs = await d.docker(['run', '--rm', '--sysctl', 'net.ipv4.ip_forward=1', '--shm-size', '16m', '--ulimit', 'nofile=1024:2048', 'busybox', 'sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward; df -k /dev/shm | tail -1 | awk "{print \\$2}"; ulimit -n; ulimit -Hn']);
+  assert.equal(knobs.stdout, '1\n16384\n1024\n2048\n');
+  const filled = await d.docker(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'head', '-1', '/etc/passwd']);
+  assert.equal(filled.stdout, 'root:x:0:0:root:/root:/bin/sh\n');
+  await d.docker(['volume', 'rm', 'etcvol']);
+});
