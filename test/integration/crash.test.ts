@@ -58,3 +58,28 @@ test('a kill -9 in the middle of an import leaves no half image', async () => {
   assert.doesNotMatch(imgs.stdout, /halfway/);
   assert.equal((await d.docker(['run', '--rm', 'busybox', 'echo', 'ok'])).stdout, 'ok\n');
 });
+
+test('kill -9 during create and during rm: every container left is whole, no orphan directories', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  for (let round = 0; round < 4; round++) {
+    const victim = (await d.docker(['create', 'busybox', 'true'])).stdout.trim();
+    // Race a create and a rm against a kill -9 at a varying moment.
+    const creating = d.api('POST', '/v1.50/containers/create', { Image: 'busybox', Cmd: ['true'] }).catch(() => undefined);
+    const removing = d.api('DELETE', `/v1.50/containers/${victim}?force=1`).catch(() => undefined);
+    await sleep(round * 15);
+    await d.stop('SIGKILL');
+    await Promise.all([creating, removing]);
+    await d.restart();
+    const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    for (const id of ids) {
+      const insp = await d.docker(['inspect', '-f', '{{.State.Status}}', id]);
+      assert.equal(insp.code, 0, insp.stderr);
+      const rm = await d.docker(['rm', '-f', id]);
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+    const dirs = readdirSync(join(d.dataRoot, 'containers')).filter((n) => /^[a-f0-9]{64}$/.test(n));
+    assert.deepEqual(dirs, [], 'no container directory without its record');
+  }
+  assert.equal((await d.docker(['run', '--rm', 'busybox', 'echo', 'alive'])).stdout, 'alive\n');
+});
