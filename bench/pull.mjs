@@ -5,6 +5,7 @@
 //   skopeo copy → oci: dir (download + verify, no unpack): the yardstick.
 // The image is busybox plus layers of random data (incompressible, like
 // binaries), pushed with skopeo. Each berth run starts from an empty data root.
+// pullImage in-process uses the test environment (snapshots not synced to disk).
 // Usage: npm run build && node bench/pull.mjs [MB per random layer=32] [random layers=3] [runs=3]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,31 +50,28 @@ try {
   const mb = compressed / 1e6;
   console.log(`image: ${img.layers.length} layers, ${mb.toFixed(1)} MB compressed, ${(tars.reduce((n, t) => n + t.length, 0) / 1e6).toFixed(1)} MB uncompressed`);
 
+  // Interleaved rounds: each round runs all three, so background load hits them alike.
   const viaDocker = [];
+  const inProcess = [];
+  const skopeo = [];
   for (let r = 0; r < runs; r++) {
-    // A fresh daemon each run: nothing cached. Its own address pool, so it starts beside other daemons.
+    // A fresh daemon each round: nothing cached. Its own address pool, so it starts beside other daemons.
     const d = await startDaemon({ config: { 'default-address-pools': [{ base: '10.214.0.0/16', size: 24 }] } });
     daemons.push(d);
-    const t0 = performance.now();
+    let t0 = performance.now();
     const out = await d.docker(['pull', '-q', ref], { timeout: 120_000 });
     viaDocker.push(performance.now() - t0);
     if (out.code !== 0) throw new Error(`docker pull failed: ${out.stderr}`);
     await stopDaemon(d);
-  }
 
-  const inProcess = [];
-  for (let r = 0; r < runs; r++) {
     const env = pullEnv();
-    const t0 = performance.now();
+    t0 = performance.now();
     await pullImage({ ref }, env);
     inProcess.push(performance.now() - t0);
     env.close();
-  }
 
-  const skopeo = [];
-  for (let r = 0; r < runs; r++) {
     const dir = mkdtempSync(join(tmpdir(), 'berth-bench-oci-'));
-    const t0 = performance.now();
+    t0 = performance.now();
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:x`]);
     skopeo.push(performance.now() - t0);
     rmSync(dir, { recursive: true, force: true });

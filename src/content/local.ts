@@ -65,7 +65,7 @@ export class LocalContentStore implements ContentStore {
       if (hasCode(err, 'ENOENT')) throw notFound(`content digest ${digest}: not found`, err);
       throw err;
     }
-    return createReadStream(p, { start: opts.start });
+    return createReadStream(p, { start: opts.start, highWaterMark: 1 << 20 });
   }
 
   async list(): Promise<BlobInfo[]> {

@@ -8,7 +8,7 @@ import type { ContainerService } from '../containers/index.js';
 import type { ImagesBackend } from '../api/index.js';
 import * as unpack from '../unpack/index.js';
 import * as distribution from '../distribution/index.js';
-import { parseReference, referenceString, withDefaultTag } from '../reference/index.js';
+import { parseReference, referenceString } from '../reference/index.js';
 import type { DaemonConfig } from './config.js';
 
 export function imagesBackend(o: {
@@ -40,8 +40,9 @@ export function imagesBackend(o: {
     pull: async ({ image, tag, platform, auth, onProgress, signal }) => {
       let ref = image;
       if (tag) ref = tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
-      const parsed = withDefaultTag(parseReference(ref));
-      await registryCall(() => unpack.pullImage({ ref: referenceString(parsed), auth: decodeAuth(auth), platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker }));
+      // As dockerd: fromImage without a tag (docker pull --all-tags) pulls every tag.
+      const parsed = parseReference(ref);
+      await registryCall(() => unpack.pullImage({ ref: referenceString(parsed), allTags: true, auth: decodeAuth(auth), platform, onProgress, signal }, { registry, content: o.content, images, unpacker: o.unpacker }));
     },
     push: async ({ name, tag, auth, onProgress, signal }) => {
       const ref = tag ? `${name}:${tag}` : name;

@@ -38,7 +38,7 @@ export async function decompress(src: Readable, opts: { zstdBinary?: string } = 
   switch (detectCompression(head)) {
     case 'none': return whole;
     case 'gzip': {
-      const gunzip = createGunzip();
+      const gunzip = createGunzip({ chunkSize: 1 << 20 }); // larger chunks: far fewer stream hops per layer
       whole.once('error', (err) => gunzip.destroy(err));
       gunzip.once('error', () => whole.destroy());
       const out = whole.pipe(gunzip);

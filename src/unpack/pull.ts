@@ -12,7 +12,7 @@ import {
   formatPlatform, hostPlatform, parsePlatform, platformMatches, validateConfig,
   type ImageConfig, type ImageRecord, type ImageStore, type LayerRef, type Platform,
 } from '../images/index.js';
-import { familiarString, normalizedName, parseReference, referenceString, withDefaultTag } from '../reference/index.js';
+import { familiarString, normalizedName, parseReference, referenceString, withDefaultTag, type Reference } from '../reference/index.js';
 import { checkDigest } from '../content/index.js';
 import { invalidArgument, notFound, shortId } from '../util/index.js';
 
@@ -33,6 +33,8 @@ export interface PullOptions {
   auth?: AuthConfig;
   /** "os/arch[/variant]"; default: the host's. */
   platform?: string;
+  /** A reference without tag or digest pulls every tag of the repository (docker pull --all-tags). */
+  allTags?: boolean;
   onProgress?: (msg: JSONMessage) => void;
   signal?: AbortSignal;
 }
@@ -52,7 +54,33 @@ const MAX_LAYERS = 1000;
 
 export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRecord> {
   const emit = o.onProgress ?? (() => undefined);
-  const ref = withDefaultTag(parseReference(o.ref));
+  const parsed = parseReference(o.ref);
+  if (!o.allTags || parsed.tag !== undefined || parsed.digest !== undefined) {
+    const { rec, newer } = await pullOne(withDefaultTag(parsed), o, deps);
+    emit(statusMessage(newer, familiarString(withDefaultTag(parsed))));
+    return rec;
+  }
+  // docker pull --all-tags: every tag in the registry's order, one status at the end (moby pullV2Repository).
+  o.signal?.throwIfAborted();
+  const tags = await deps.registry.repository(parsed, { auth: o.auth }).listTags({ signal: o.signal });
+  if (tags.length === 0) throw notFound(`no tags found for ${familiarString(parsed)}`);
+  let last: ImageRecord | undefined;
+  let newer = false;
+  for (const tag of tags) {
+    const r = await pullOne({ ...parsed, tag }, o, deps);
+    last = r.rec;
+    newer ||= r.newer;
+  }
+  emit(statusMessage(newer, familiarString(parsed)));
+  return last!;
+}
+
+const statusMessage = (newer: boolean, ref: string): JSONMessage =>
+  message(`Status: ${newer ? 'Downloaded newer image for' : 'Image is up to date for'} ${ref}`);
+
+/** One tag or digest: manifest, config, layers, record. Emits everything up to `Digest:`. */
+async function pullOne(ref: Reference, o: PullOptions, deps: PullDeps): Promise<{ rec: ImageRecord; newer: boolean }> {
+  const emit = o.onProgress ?? (() => undefined);
   const { registry, content, images } = deps;
   // One failure stops the other downloads and extractions.
   const ctl = new AbortController();
@@ -140,9 +168,7 @@ export async function pullImage(o: PullOptions, deps: PullDeps): Promise<ImageRe
       repoDigests: [`${name}@${repoDigest}`],
     });
     emit(message(`Digest: ${repoDigest}`));
-    const newer = downloadedAny || before !== rec.id;
-    emit(message(`Status: ${newer ? 'Downloaded newer image for' : 'Image is up to date for'} ${familiarString(ref)}`));
-    return rec;
+    return { rec, newer: downloadedAny || before !== rec.id };
   } catch (err) {
     if (!signal.aborted) ctl.abort(err);
     throw err;

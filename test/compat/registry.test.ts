@@ -34,14 +34,7 @@ before(async () => {
   skopeoPush(layout, 'multi', `${reg.host}/team/multi:1`, { all: true });
   // An address pool of its own: the default pools may be taken by other daemons on this host.
   d = await startDaemon({ config: { 'default-address-pools': [{ base: '10.213.0.0/16', size: 24 }] } });
-  cleanups.push(async () => {
-    const bridge = JSON.parse(readFileSync(join(d.dataRoot, '..', 'daemon.json'), 'utf8')).bridge as string;
-    await destroyDaemon(d);
-    // The daemon leaves its bridge and nft table behind when it stops: they are ours, remove them.
-    for (const cmd of [['ip', 'link', 'del', bridge], ['nft', 'delete', 'table', 'ip', bridge]]) {
-      try { execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' }); } catch { /* already gone */ }
-    }
-  });
+  cleanups.push(() => stopDaemon(d));
   await importBusybox(d);
 });
 after(async () => {
@@ -137,6 +130,63 @@ test('tag and push: Pushed, digest line, skopeo sees it, pushing again finds the
   assert.equal(mnt.code, 0, mnt.stderr);
   assert.match(mnt.stdout, /: Mounted from team\/busybox$/m);
   assert.equal(lines(mnt.stdout).at(-1), `1: digest: ${bb.manifestDigest} size: ${bb.manifest.length}`);
+});
+
+test('pull --all-tags and push --all-tags', async () => {
+  const a = layout.image([makeTar({ 'a.txt': 'a\n' })]);
+  layout.tag('a', a);
+  const b = layout.image([makeTar({ 'b.txt': 'b\n' })]);
+  layout.tag('b', b);
+  skopeoPush(layout, 'a', `${reg.host}/team/tags:1`);
+  skopeoPush(layout, 'b', `${reg.host}/team/tags:2`);
+  const name = `${reg.host}/team/tags`;
+  const p = await d.docker(['pull', '--all-tags', name]);
+  assert.equal(p.code, 0, p.stderr);
+  const out = lines(p.stdout);
+  // Each tag in the registry's order (not necessarily sorted), one status line at the end.
+  const seq = out.filter((l) => /Pulling from|^Digest|^Status/.test(l));
+  const pairs = [seq.slice(0, 2).join(' '), seq.slice(2, 4).join(' ')].sort();
+  assert.deepEqual(pairs, [`1: Pulling from team/tags Digest: ${a.manifestDigest}`, `2: Pulling from team/tags Digest: ${b.manifestDigest}`]);
+  assert.equal(seq[4], `Status: Downloaded newer image for ${name}`);
+  assert.equal(out.at(-1), name);
+  const tags = await d.docker(['images', '--format', '{{.Tag}} {{.ID}}', name]);
+  assert.deepEqual(lines(tags.stdout).sort(), [`1 ${a.configDigest.slice(7, 19)}`, `2 ${b.configDigest.slice(7, 19)}`]);
+  const again = await d.docker(['pull', '-a', name]);
+  assert.equal(lines(again.stdout).at(-2), `Status: Image is up to date for ${name}`);
+  const none = await d.docker(['pull', '-a', `${reg.host}/team/nothing-here`]);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr.trim(), `Error response from daemon: repository ${reg.host}/team/nothing-here not found: name unknown: repository name not known to registry`);
+
+  const dest = `${reg.host}/mine/alltags`;
+  await tagged(`${dest}:x`);
+  await tagged(`${dest}:y`);
+  const push = await d.docker(['push', '--all-tags', dest]);
+  assert.equal(push.code, 0, push.stderr);
+  const digestLines = lines(push.stdout).filter((l) => / digest: /.test(l));
+  assert.equal(digestLines.length, 2, push.stdout);
+  assert.match(digestLines[0]!, /^x: digest: sha256:[a-f0-9]{64} size: \d+$/);
+  assert.match(digestLines[1]!, /^y: digest: sha256:[a-f0-9]{64} size: \d+$/);
+  assert.equal(skopeoInspect(`${dest}:y`).Digest, skopeoInspect(`${dest}:x`).Digest);
+});
+
+test('registry-mirrors: Docker Hub names are pulled through the mirror', async () => {
+  const mirror = await startRegistry();
+  cleanups.push(() => mirror.stop());
+  skopeoPush(layout, '1.0', `${mirror.host}/library/busybox:1.0`);
+  const m = await startDaemon({ config: { 'default-address-pools': [{ base: '10.213.0.0/16', size: 24 }], 'registry-mirrors': [`http://${mirror.host}`] } });
+  cleanups.push(() => stopDaemon(m));
+  const info = await m.docker(['info', '--format', '{{json .RegistryConfig.Mirrors}}']);
+  assert.match(info.stdout, new RegExp(`"http://${mirror.host.replace(/\./g, '\\.')}/?"`));
+  const p = await m.docker(['pull', 'busybox:1.0']);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(lines(p.stdout)[0], '1.0: Pulling from library/busybox');
+  assert.deepEqual(lines(p.stdout).slice(-3), [`Digest: ${bb.manifestDigest}`, 'Status: Downloaded newer image for busybox:1.0', 'docker.io/library/busybox:1.0']);
+  const r = await m.docker(['run', '--rm', 'busybox:1.0', 'echo', 'via mirror']);
+  assert.equal(r.stdout, 'via mirror\n');
+  // Not on the mirror: Docker falls back to the Hub itself (unreachable from here, or without this image).
+  const miss = await m.docker(['pull', 'busybox:not-on-mirror'], { timeout: 90_000 });
+  assert.equal(miss.code, 1);
+  assert.match(miss.stderr, /^Error response from daemon: /);
 });
 
 test('docker run of an image not held locally pulls it first', async () => {
@@ -260,6 +310,15 @@ test('token auth: login stores an identity token, push and pull with it, anonymo
   assert.equal(anonPriv.code, 1);
   assert.match(anonPriv.stderr, /pull access denied for .*private\/box, repository does not exist or may require 'docker login'/);
 });
+
+/** Stops a test daemon and removes its data, and the bridge and nft table it leaves behind (ours). */
+async function stopDaemon(t: TestDaemon): Promise<void> {
+  const bridge = JSON.parse(readFileSync(join(t.dataRoot, '..', 'daemon.json'), 'utf8')).bridge as string;
+  await destroyDaemon(t);
+  for (const cmd of [['ip', 'link', 'del', bridge], ['nft', 'delete', 'table', 'ip', bridge]]) {
+    try { execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' }); } catch { /* already gone */ }
+  }
+}
 
 /** Tags the local busybox as `ref` and returns it. */
 async function tagged(ref: string): Promise<string> {
