@@ -25,6 +25,15 @@ const bridge = `bb${randomBytes(3).toString('hex')}`;
 
 const docker = (args, opts = {}) => spawnSync('docker', args, { env, encoding: 'utf8', ...opts });
 
+function logs(name) {
+  return new Promise((resolve) => {
+    const c = spawn('docker', ['logs', name], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (b) => (out += b));
+    c.on('close', () => resolve(out));
+  });
+}
+
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)], p90: s[Math.min(s.length - 1, Math.floor(s.length * 0.9))], min: s[0] };
@@ -98,9 +107,7 @@ async function main() {
     let allResolved = NaN;
     const pending = new Set(names);
     for (let i = 0; i < 600 && pending.size; i++) {
-      for (const name of [...pending]) {
-        if (docker(['logs', name]).stdout.includes('all-resolved')) pending.delete(name);
-      }
+      await Promise.all([...pending].map((name) => logs(name).then((out) => { if (out.includes('all-resolved')) pending.delete(name); })));
       if (!pending.size) allResolved = Number(process.hrtime.bigint() - t0) / 1e6;
       else await new Promise((r) => setTimeout(r, 50));
     }

@@ -27,9 +27,8 @@ export function networkPlumbing(network: NetworkManager): NetworkPlumbing {
         });
       }
       // Docker discards published ports in host and none mode.
-      if (mode !== 'host' && mode !== 'none') {
-        await network.publish(id, portSpecs({ portBindings: o.portBindings, exposedPorts: o.exposedPorts, publishAll: o.publishAll }));
-      }
+      if (mode === 'host' || mode === 'none') await network.activate(id);
+      else await network.publish(id, portSpecs({ portBindings: o.portBindings, exposedPorts: o.exposedPorts, publishAll: o.publishAll }));
       return { networks: network.endpoints(id), ports: network.portMap(id) };
     },
     ports: (id) => network.portMap(id),

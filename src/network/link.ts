@@ -2,7 +2,8 @@
 // `ip -batch -` inside the container's netns (a new process: it must run in
 // there) and a few lines to the host's long-lived ip session, whatever the
 // number of commands.
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hasCode } from '../util/index.js';
 import { umount2, MNT_DETACH } from '../sys/index.js';
@@ -65,13 +66,33 @@ export async function ensureBridges(bridges: { name: string; address: string }[]
   const cmds: string[] = [];
   for (const b of bridges) {
     const name = safeIfname(b.name);
-    if (!existing.has(name)) cmds.push(`link add ${name} type bridge`);
+    // A bridge without a MAC of its own takes the lowest of its ports' and
+    // changes it as containers come and go; the containers' cached gateway
+    // MAC then goes stale and the gateway (DNS, the way out) is unreachable
+    // for tens of seconds. So the MAC is set once and for all, as dockerd does.
+    if (!existing.has(name)) cmds.push(`link add ${name} address ${randomMac()} type bridge`);
+    else if (readSys(name, 'addr_assign_type') !== '3') cmds.push(`link set ${name} address ${readSys(name, 'address') || randomMac()}`);
     cmds.push(`addr replace ${b.address} dev ${name}`, `link set ${name} up`);
   }
   await run('ip', ['-batch', '-'], { input: cmds.join('\n') + '\n' });
   if (routeLocalnet) {
     // Lets DNAT'ed packets from 127.0.0.1 (published ports on loopback) leave through the bridge.
     for (const b of bridges) writeFileSync(`/proc/sys/net/ipv4/conf/${b.name}/route_localnet`, '1');
+  }
+}
+
+/** A random unicast, locally administered MAC. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function readSys(ifname: string, attr: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/${attr}`, 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 

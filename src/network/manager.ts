@@ -308,14 +308,9 @@ export class NetworkManager {
   async prepare(containerId: string, opts: { mode: NetworkMode; containerName?: string }): Promise<{ netnsPath?: string }> {
     checkId(containerId);
     const mode = !opts.mode || opts.mode === 'default' ? 'bridge' : opts.mode;
-    if (mode === 'host' || mode === 'none') {
-      // Docker lists the container on its host or none network while it runs.
-      await this.serial(async () => {
-        for (const e of this.store.endpoints(containerId)) {
-          if (!e.endpoint_id && !e.ifname) this.store.updateEndpoint({ ...e, endpoint_id: newId() });
-        }
-      });
-      if (mode === 'host') return {};
+    if (mode === 'host') {
+      await this.activate(containerId);
+      return {};
     }
     if (mode.startsWith('container:')) {
       const other = mode.slice('container:'.length);
@@ -346,6 +341,19 @@ export class NetworkManager {
         throw err;
       }
       return { netnsPath: path };
+    });
+  }
+
+  /**
+   * Mark a starting container's host and none endpoints active (they have
+   * nothing to plumb): Docker lists the container on those networks while it
+   * runs. teardown() makes them inactive again.
+   */
+  async activate(containerId: string): Promise<void> {
+    await this.serial(async () => {
+      for (const e of this.store.endpoints(containerId)) {
+        if (!e.endpoint_id && !e.ifname) this.store.updateEndpoint({ ...e, endpoint_id: newId() });
+      }
     });
   }
 
