@@ -141,6 +141,29 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
   if (vm) { version = vm[1]!; path = vm[2]!; }
   const method = req.method ?? 'GET';
   log.debug('request', { method, path: url.pathname });
+  // On an upgraded connection Node leaves the body unparsed: the first
+  // Content-Length bytes after the headers are the body, the rest is the stream.
+  let upgradeBody: Buffer | undefined;
+  if (upgrade) {
+    const len = Number(req.headers['content-length'] ?? 0);
+    if (len > 0 && len <= JSON_LIMIT) {
+      while (head.length < len) {
+        const more = await new Promise<Buffer | null>((resolve) => {
+          const onData = (c: Buffer) => { cleanup(); resolve(c); };
+          const onEnd = () => { cleanup(); resolve(null); };
+          const cleanup = () => { socket.off('data', onData); socket.off('end', onEnd); socket.off('close', onEnd); socket.pause(); };
+          socket.on('data', onData);
+          socket.once('end', onEnd);
+          socket.once('close', onEnd);
+          socket.resume();
+        });
+        if (!more) break;
+        head = Buffer.concat([head, more]);
+      }
+      upgradeBody = head.subarray(0, len);
+      head = head.subarray(len);
+    }
+  }
   try {
     if (vm) {
       if (compareVersions(version, MIN_API_VERSION) < 0) {
@@ -162,7 +185,7 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
       json: (status, body) => writeJson(res, status, body),
       noContent: () => { res.writeHead(204); res.end(); },
       body: async (opts = {}) => {
-        const buf = await readBody(req, opts.limit ?? JSON_LIMIT);
+        const buf = upgradeBody ?? await readBody(req, opts.limit ?? JSON_LIMIT);
         const text = buf.toString('utf8').trim();
         if (!text) {
           if (opts.optional) return undefined;
