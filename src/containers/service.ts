@@ -326,11 +326,16 @@ export class ContainerService {
     const rec = this.store.find(id);
     if (!rec) return;
     await this.locked(id, async () => {
+      const t0 = process.hrtime.bigint();
       rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: st.exitCode, OOMKilled: st.oomKilled, FinishedAt: st.finishedAt.toISOString() };
       this.store.save(rec);
-      await this.d.runtime.delete(id, { force: true }).catch((err) => this.d.log.warn('runtime delete failed', { id, err }));
-      await this.d.network.teardown(id).catch((err) => this.d.log.warn('network teardown failed', { id, err }));
+      // The runtime's record and the network go away independently: do both at once.
+      await Promise.all([
+        this.d.runtime.delete(id, { force: true }).catch((err) => this.d.log.warn('runtime delete failed', { id, err })),
+        this.d.network.teardown(id).catch((err) => this.d.log.warn('network teardown failed', { id, err })),
+      ]);
       await this.d.runtime.cleanup(id).catch(() => undefined);
+      this.d.log.debug('exit handled', { id: id.slice(0, 12), ms: Number(process.hrtime.bigint() - t0) / 1e6 });
       if (st.oomKilled) this.d.events('container', 'oom', id, { image: rec.Image, name: rec.Name });
       this.d.events('container', 'die', id, { exitCode: String(st.exitCode), image: rec.Image, name: rec.Name });
     });
