@@ -12,8 +12,23 @@
 // OCI whiteouts become overlayfs ones: `.wh.<name>` → a 0/0 character device
 // `<name>`; `.wh..wh..opq` → xattr trusted.overlay.opaque=y on the directory.
 import { createHash } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
+import {
+  constants as fsc, chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync,
+  type MakeDirectoryOptions, type RmOptions,
+} from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+// Metadata calls (mkdir, symlink, chown, utimes, …) take microseconds; going
+// through libuv's thread pool for each of them made small-file layers slow
+// (busybox: 284 entries). They run synchronously; file contents stay async.
+const chmod = async (p: string, mode: number) => chmodSync(p, mode);
+const lchown = async (p: string, uid: number, gid: number) => lchownSync(p, uid, gid);
+const link = async (a: string, b: string) => linkSync(a, b);
+const lstat = async (p: string) => lstatSync(p);
+const lutimes = async (p: string, a: number | Date, m: number | Date) => lutimesSync(p, a, m);
+const mkdir = async (p: string, o?: MakeDirectoryOptions) => mkdirSync(p, o);
+const rm = async (p: string, o?: RmOptions) => rmSync(p, o);
+const symlink = async (t: string, p: string) => symlinkSync(t, p);
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
