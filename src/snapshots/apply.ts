@@ -13,7 +13,7 @@
 // `<name>`; `.wh..wh..opq` → xattr trusted.overlay.opaque=y on the directory.
 import { createHash } from 'node:crypto';
 import {
-  constants as fsc, chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync,
+  constants as fsc, chmodSync, openSync, writeSync, fchownSync, fchmodSync, closeSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync,
   type MakeDirectoryOptions, type RmOptions,
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -29,6 +29,7 @@ const lutimes = async (p: string, a: number | Date, m: number | Date) => lutimes
 const mkdir = async (p: string, o?: MakeDirectoryOptions) => mkdirSync(p, o);
 const rm = async (p: string, o?: RmOptions) => rmSync(p, o);
 const symlink = async (t: string, p: string) => symlinkSync(t, p);
+const SMALL_FILE = 256 * 1024;
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -241,6 +242,23 @@ async function applyEntry(st: State, h: Header, entry: AsyncIterable<unknown>): 
     case 'file':
     case 'contiguous-file': {
       await clearPath(st, target, false);
+      if ((h.size ?? 0) <= SMALL_FILE) {
+        // Small files: gather the bytes, then one synchronous open/write/close.
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        const fd = openSync(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        try {
+          const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+          fchownSync(fd, uid, gid);
+          fchmodSync(fd, mode);
+        } finally {
+          closeSync(fd);
+        }
+        await finish(st, target, { xattrs }, false);
+        await lutimes(target, atime, mtime);
+        return;
+      }
       const fh = await open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
       try {
         // Batch chunks into ~1 MiB writev calls: one syscall per 64 KiB chunk is the bottleneck.
