@@ -14,3 +14,4 @@ fi
 # The distribution registry package starts a service on install on some systems; berth's tests start their own.
 npm ci --no-audit --no-fund
 npm run build
+npm run build:cli

@@ -15,6 +15,8 @@ export interface Command {
   /** false for run/create/exec: nothing after the first argument is a flag. */
   interspersed?: boolean;
   args?: { min?: number; max?: number; exact?: number };
+  /** How the docker CLI words a --format that does not parse (default: "template parsing error: ", status 1). */
+  templateError?: { prefix?: string; status?: number; name?: string };
   run(cli: Cli, p: Parsed): Promise<number | void>;
 }
 

@@ -32,7 +32,11 @@ class CliImpl implements Cli {
   path = '';
   readonly stdout = process.stdout;
   readonly stderr = process.stderr;
-  readonly stdin = process.stdin;
+  // Lazy: process.stdin builds a stream (fs or tty, and their modules) on first use, a cost
+  // for every command that never reads it.
+  get stdin() {
+    return process.stdin;
+  }
   readonly env = process.env;
   private client: ApiClient | undefined;
   constructor(
@@ -188,6 +192,13 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof FlagError) {
       process.stderr.write(`${err.message}\n\nUsage:  ${usageLine(prog, path, cmd)}\n\nRun '${prog} ${path} --help' for more information\n`);
       return 125;
+    }
+    const te = err as { name?: string; parse?: boolean; message: string };
+    if (te?.name === 'TemplateError' && te.parse) {
+      const how = cmd.templateError ?? {};
+      const msg = how.name ? te.message.replace('template: :', `template: ${how.name}:`) : te.message;
+      process.stderr.write(`${how.prefix ?? 'template parsing error: '}${msg}\n`);
+      return how.status ?? 1;
     }
     return reportError(cli, err);
   }

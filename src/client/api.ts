@@ -1,7 +1,7 @@
 // Typed calls on top of Client, one per Engine API operation the CLI uses.
 
 import type { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { Response } from './http1.js';
 import { Client, type Hijacked, type Query } from './client.js';
 import type {
   AuthConfig, ContainerCreateBody, ContainerInspect, ContainerSummary, CreateResponse, ExecInspect, ImageHistoryItem,
@@ -26,7 +26,7 @@ export class ApiClient extends Client {
   systemDf(): Promise<Record<string, unknown>> {
     return this.get('/system/df');
   }
-  events(query: Query, signal?: AbortSignal): Promise<IncomingMessage> {
+  events(query: Query, signal?: AbortSignal): Promise<Response> {
     return this.request('GET', '/events', { query, signal });
   }
   login(auth: AuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
@@ -89,19 +89,19 @@ export class ApiClient extends Client {
   containerAttach(id: string, query: Query): Promise<Hijacked> {
     return this.hijack('POST', `/containers/${e(id)}/attach`, { query });
   }
-  containerLogs(id: string, query: Query, signal?: AbortSignal): Promise<IncomingMessage> {
+  containerLogs(id: string, query: Query, signal?: AbortSignal): Promise<Response> {
     return this.request('GET', `/containers/${e(id)}/logs`, { query, signal });
   }
-  containerStats(id: string, query: Query, signal?: AbortSignal): Promise<IncomingMessage> {
+  containerStats(id: string, query: Query, signal?: AbortSignal): Promise<Response> {
     return this.request('GET', `/containers/${e(id)}/stats`, { query, signal });
   }
   containerPrune(filters?: string): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     return this.post('/containers/prune', filters ? { filters } : undefined);
   }
-  containerArchive(id: string, path: string): Promise<IncomingMessage> {
+  containerArchive(id: string, path: string): Promise<Response> {
     return this.request('GET', `/containers/${e(id)}/archive`, { query: { path } });
   }
-  containerPutArchive(id: string, path: string, body: Readable): Promise<IncomingMessage> {
+  containerPutArchive(id: string, path: string, body: Readable): Promise<Response> {
     return this.request('PUT', `/containers/${e(id)}/archive`, { query: { path }, body, headers: { 'Content-Type': 'application/x-tar' } });
   }
 
@@ -138,22 +138,22 @@ export class ApiClient extends Client {
   imageTag(name: string, repo: string, tag?: string): Promise<void> {
     return this.post(`/images/${e(name)}/tag`, { repo, tag });
   }
-  imageCreate(query: Query, auth?: string, body?: Readable): Promise<IncomingMessage> {
+  imageCreate(query: Query, auth?: string, body?: Readable): Promise<Response> {
     return this.request('POST', '/images/create', { query, body, headers: auth ? { 'X-Registry-Auth': auth } : {} });
   }
-  imagePush(name: string, tag: string | undefined, auth: string): Promise<IncomingMessage> {
+  imagePush(name: string, tag: string | undefined, auth: string): Promise<Response> {
     return this.request('POST', `/images/${e(name)}/push`, { query: { tag }, headers: { 'X-Registry-Auth': auth } });
   }
-  imageLoad(body: Readable, quiet: boolean): Promise<IncomingMessage> {
+  imageLoad(body: Readable, quiet: boolean): Promise<Response> {
     return this.request('POST', '/images/load', { query: { quiet }, body, headers: { 'Content-Type': 'application/x-tar' } });
   }
-  imageSave(names: string[]): Promise<IncomingMessage> {
+  imageSave(names: string[]): Promise<Response> {
     return this.request('GET', '/images/get', { query: { names } });
   }
   imagePrune(filters?: string): Promise<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }> {
     return this.post('/images/prune', filters ? { filters } : undefined);
   }
-  build(query: Query, context: Readable, headers: Record<string, string>): Promise<IncomingMessage> {
+  build(query: Query, context: Readable, headers: Record<string, string>): Promise<Response> {
     return this.request('POST', '/build', { query, body: context, headers: { 'Content-Type': 'application/x-tar', ...headers } });
   }
 

@@ -2,10 +2,9 @@
 // It negotiates the API version once with HEAD /_ping (as the docker CLI does), then prefixes
 // every path with /v<version>. Errors become ApiError (status + daemon message) or ConnectError.
 
-import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { parseHost, type Endpoint } from './host.js';
+import { request as http1, type Response } from './http1.js';
 import { ApiError, ConnectError, isConnectCode } from './errors.js';
 
 export const CLIENT_API_VERSION = '1.50';
@@ -79,7 +78,7 @@ async function readAll(res: Readable): Promise<Buffer> {
 }
 
 /** Decode an error response the way the Go client does: JSON only for exactly application/json. */
-async function toApiError(res: IncomingMessage): Promise<ApiError> {
+async function toApiError(res: Response): Promise<ApiError> {
   const body = (await readAll(res)).toString('utf8');
   const ct = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
   let message = body.trim();
@@ -96,8 +95,8 @@ async function toApiError(res: IncomingMessage): Promise<ApiError> {
 }
 
 /** A response whose body was already read to check it: hand the error back as a thrown ApiError. */
-function replayedError(res: IncomingMessage, err: ApiError): IncomingMessage {
-  (res as IncomingMessage & { berthError?: ApiError }).berthError = err;
+function replayedError(res: Response, err: ApiError): Response {
+  (res as Response & { berthError?: ApiError }).berthError = err;
   return res;
 }
 
@@ -157,19 +156,13 @@ export class Client {
     return versionLess(server, CLIENT_API_VERSION) ? server : CLIENT_API_VERSION;
   }
 
-  private options(method: string, path: string, headers: Record<string, string>): http.RequestOptions {
-    const base: http.RequestOptions = { method, path, headers: { 'User-Agent': this.userAgent, ...headers } };
-    if (this.endpoint.kind === 'unix') return { ...base, socketPath: this.endpoint.socketPath };
-    return { ...base, host: this.endpoint.host, port: this.endpoint.port };
-  }
-
   private async fullPath(path: string, opts: RequestOptions, version?: string): Promise<string> {
     const v = version ?? (opts.unversioned ? undefined : await this.apiVersion());
     return (v ? `/v${v}` : '') + path + encodeQuery(opts.query);
   }
 
   /** A 400 "client version X is too new" means: negotiate, then replay once. */
-  private async tooNew(res: IncomingMessage, sentVersion: string | undefined): Promise<ApiError | undefined> {
+  private async tooNew(res: Response, sentVersion: string | undefined): Promise<ApiError | undefined> {
     if (res.statusCode !== 400 || !sentVersion || this.fixedVersion) return undefined;
     const err = await toApiError(res);
     if (!/client version .* is too new/i.test(err.message)) return err;
@@ -183,7 +176,7 @@ export class Client {
   }
 
   /** Send a request and return the response whatever its status. */
-  async raw(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  async raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const version = await this.versionFor(opts);
     const res = await this.send(method, path, opts, version);
     if (version && this.optimistic && res.statusCode === 400 && !this.fixedVersion) {
@@ -195,36 +188,30 @@ export class Client {
     return res;
   }
 
-  private send(method: string, path: string, opts: RequestOptions, version: string | undefined): Promise<IncomingMessage> {
-    return this.fullPath(path, opts, version ?? '').then(
-      (full) =>
-        new Promise<IncomingMessage>((resolve, reject) => {
-          const headers: Record<string, string> = { ...opts.headers };
-          const body = opts.body;
-          let payload: Buffer | string | undefined;
-          if (body !== undefined && !isReadable(body)) {
-            if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
-            else {
-              payload = JSON.stringify(body);
-              headers['Content-Type'] ??= 'application/json';
-            }
-            headers['Content-Length'] = String(Buffer.byteLength(payload));
-          }
-          const req = http.request({ ...this.options(method, full, headers), signal: opts.signal });
-          req.on('response', resolve);
-          req.on('error', (err) => reject(this.wrapConnectError(err)));
-          if (isReadable(body)) {
-            body.on('error', (err) => req.destroy(err));
-            body.pipe(req);
-          } else req.end(payload);
-        }),
-    );
+  private async send(method: string, path: string, opts: RequestOptions, version: string | undefined): Promise<Response> {
+    const full = await this.fullPath(path, opts, version ?? '');
+    const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...opts.headers };
+    const body = opts.body;
+    let payload: Buffer | string | Readable | undefined;
+    if (isReadable(body)) payload = body;
+    else if (body !== undefined) {
+      if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
+      else {
+        payload = JSON.stringify(body);
+        headers['Content-Type'] ??= 'application/json';
+      }
+    }
+    try {
+      return (await http1(this.endpoint, { method, path: full, headers, body: payload, signal: opts.signal })).res;
+    } catch (err) {
+      throw this.wrapConnectError(err);
+    }
   }
 
   /** Send a request; reject with ApiError on a status >= 400. */
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const res = await this.raw(method, path, opts);
-    const pre = (res as IncomingMessage & { berthError?: ApiError }).berthError;
+    const pre = (res as Response & { berthError?: ApiError }).berthError;
     if (pre) throw pre;
     if ((res.statusCode ?? 500) >= 400) throw await toApiError(res);
     return res;
@@ -256,28 +243,21 @@ export class Client {
    */
   async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Hijacked> {
     const full = await this.fullPath(path, opts, await this.apiVersion());
-    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
+    const headers: Record<string, string> = { ...opts.headers };
     let payload: string | undefined;
     if (opts.body !== undefined) {
       payload = JSON.stringify(opts.body);
       headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(payload));
     } else headers['Content-Type'] ??= 'text/plain';
-    return new Promise<Hijacked>((resolve, reject) => {
-      const req = http.request(this.options(method, full, headers));
-      req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (head.length) socket.unshift(head);
-        resolve({ socket, contentType: String(res.headers['content-type'] ?? '') });
-      });
-      req.on('response', (res: IncomingMessage) => {
-        if ((res.statusCode ?? 500) >= 400) toApiError(res).then(reject, reject);
-        else {
-          res.resume();
-          reject(new Error(`unable to upgrade to tcp, received ${res.statusCode}`));
-        }
-      });
-      req.on('error', (err) => reject(this.wrapConnectError(err)));
-      req.end(payload);
-    });
+    let r;
+    try {
+      r = await http1(this.endpoint, { method, path: full, headers: { 'User-Agent': this.userAgent, ...headers }, body: payload, upgrade: true });
+    } catch (err) {
+      throw this.wrapConnectError(err);
+    }
+    if (r.kind === 'upgrade') return { socket: r.socket, contentType: r.res.headers['content-type'] ?? '' };
+    if (r.res.statusCode >= 400) throw await toApiError(r.res);
+    r.res.resume();
+    throw new Error(`unable to upgrade to tcp, received ${r.res.statusCode}`);
   }
 }

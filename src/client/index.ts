@@ -1,5 +1,7 @@
 // The berth API client: everything the CLI (or any other program) needs to talk to berthd.
 export { Client, CLIENT_API_VERSION, encodeQuery, versionLess } from './client.js';
+export { request as http1Request } from './http1.js';
+export type { Response, Http1Request, Http1Result } from './http1.js';
 export type { ClientOptions, Hijacked, PingResult, Query, QueryValue, RequestOptions } from './client.js';
 export { ApiClient, encodeAuth } from './api.js';
 export { ApiError, ConnectError, isApiError, isConnectError } from './errors.js';

@@ -104,3 +104,49 @@ test('hijack: 101 with output in the same packet, stdin half-close keeps the str
     await d.close();
   }
 });
+
+test('http1: chunked answers split anywhere, streamed request bodies, answers that end with the connection', async () => {
+  const { createServer } = await import('node:net');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { http1Request } = await import('../../src/client/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-http1-'));
+  const sock = join(dir, 's.sock');
+  const seen: string[] = [];
+  // A raw server: it answers by the request line, writing its answer one byte at a time.
+  const server = createServer((c) => {
+    let req = '';
+    c.on('data', async (d) => {
+      req += d.toString('latin1');
+      if (!req.includes('\r\n\r\n') || (req.startsWith('POST') && !req.endsWith('0\r\n\r\n'))) return;
+      seen.push(req);
+      const answer = req.startsWith('GET /eof')
+        ? 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end'
+        : 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nX-A: 2\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n';
+      for (const b of Buffer.from(answer, 'latin1')) {
+        c.write(Buffer.from([b]));
+        await new Promise((r) => setImmediate(r));
+      }
+      if (req.startsWith('GET /eof')) c.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  try {
+    const ep = parseHost(`unix://${sock}`);
+    const r = await http1Request(ep, { method: 'POST', path: '/up', headers: {}, body: Readable.from([Buffer.from('abc'), Buffer.from('defgh')]) });
+    assert.equal(r.res.statusCode, 200);
+    assert.equal(r.res.headers['x-a'], '1, 2');
+    let text = '';
+    for await (const c of r.res) text += c;
+    assert.equal(text, 'hello world');
+    assert.match(seen[0]!, /Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n5\r\ndefgh\r\n0\r\n\r\n$/);
+    const e = await http1Request(ep, { method: 'GET', path: '/eof', headers: {} });
+    text = '';
+    for await (const c of e.res) text += c;
+    assert.equal(text, 'until the end');
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -37,8 +37,8 @@ export async function forEachName(cli: Cli, names: string[], fn: (name: string) 
   const errors: string[] = [];
   for (const name of names) {
     try {
-      await fn(name);
-      if (print) cli.out(`${name}\n`);
+      // fn returns false for a name it handled without success output.
+      if ((await fn(name)) !== false && print) cli.out(`${name}\n`);
     } catch (err) {
       if ((err as Error)?.name === 'ConnectError') throw err;
       errors.push(errText(err));

@@ -42,6 +42,7 @@ export const inspect: Command = {
   use: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
   short: 'Return low-level information on berth objects',
   args: { min: 1 },
+  templateError: { status: 64 },
   flags: [
     formatFlag,
     { name: 'size', short: 's', kind: 'bool', desc: 'Display total file sizes if the type is container' },
@@ -76,6 +77,7 @@ function typed(kind: string, short: string, extra: Command['flags'] = []): Comma
     use: 'inspect [OPTIONS] ' + kind.toUpperCase() + ' [' + kind.toUpperCase() + '...]',
     short,
     args: { min: 1 },
+    templateError: { status: 64 },
     flags: [formatFlag, ...extra],
     async run(cli, { flags, args }) {
       // The typed commands pass the daemon's own message through.

@@ -2,7 +2,8 @@
 
 import type { Command } from '../command.js';
 import { StatusError } from '../command.js';
-import { confirm, forEachName, forceFlag } from './common.js';
+import { confirm, errText, forEachName, forceFlag } from './common.js';
+import { isApiError } from '../../client/index.js';
 import { tabwrite } from '../format/tabwriter.js';
 import { humanSize } from '../format/units.js';
 import { filtersJSON } from '../opts/filters.js';
@@ -86,9 +87,16 @@ export const rm: Command = {
   ],
   async run(cli, { flags, args }) {
     const q = { force: (flags.force as boolean) || undefined, v: (flags.volumes as boolean) || undefined, link: (flags.link as boolean) || undefined };
-    await forEachName(cli, args, (n) => {
+    await forEachName(cli, args, async (n) => {
       if (n.replace(/^\//, '') === '') throw new Error('Container name cannot be empty');
-      return cli.api().containerRemove(n, q);
+      try {
+        await cli.api().containerRemove(n, q);
+      } catch (err) {
+        // With --force a missing container is reported but is no failure (as the docker CLI).
+        if (!(flags.force && isApiError(err) && err.status === 404)) throw err;
+        cli.err(`${errText(err)}\n`);
+        return false;
+      }
     });
   },
 };
@@ -155,7 +163,7 @@ export const port: Command = {
       const [p, proto = 'tcp'] = args[1].split('/');
       const key = `${p}/${proto}`;
       const binds = ports[key];
-      if (!binds?.length) throw new StatusError(1, `Error: No public port '${key}' published for ${args[0]}`);
+      if (!binds?.length) throw new StatusError(1, `Error: No public port '${args[1]}' published for ${args[0]}`);
       for (const b of binds) cli.out(`${fmt(b)}\n`);
       return;
     }

@@ -9,6 +9,7 @@ export const ps: Command = {
   short: 'List containers',
   aliases: ['container ls', 'container list', 'container ps', 'ps'],
   args: { max: 0 },
+  templateError: { prefix: 'failed to parse template: ' },
   flags: [
     { name: 'all', short: 'a', kind: 'bool', desc: 'Show all containers (default shows just running)' },
     { name: 'filter', short: 'f', kind: 'list', type: 'filter', desc: 'Filter output based on conditions provided' },

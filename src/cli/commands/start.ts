@@ -55,7 +55,19 @@ export const start: Command = {
       }
       return attachAndRun(cli, c, { stdin: !!flags.interactive && !!c.Config.OpenStdin, detachKeys: (flags['detach-keys'] as string) || undefined, sigProxy: true, start: true });
     }
-    await forEachName(cli, args, (n) => cli.api().containerStart(n));
+    // Each failure is printed as it happens; the command then fails naming them all.
+    const failed: string[] = [];
+    for (const n of args) {
+      try {
+        await cli.api().containerStart(n);
+        cli.out(`${n}\n`);
+      } catch (err) {
+        if ((err as Error)?.name === 'ConnectError') throw err;
+        cli.err(`${errText(err)}\n`);
+        failed.push(n);
+      }
+    }
+    if (failed.length) throw new StatusError(1, `Error: failed to start containers: ${failed.join(', ')}`);
   },
 };
 

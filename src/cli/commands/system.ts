@@ -44,6 +44,7 @@ export const version: Command = {
   use: 'version [OPTIONS]',
   short: 'Show the berth version information',
   args: { max: 0 },
+  templateError: { status: 64, name: 'version' },
   flags: [{ name: 'format', short: 'f', kind: 'string', desc: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template." }],
   async run(cli, { flags }) {
     const client = clientInfo(cli);
@@ -56,6 +57,8 @@ export const version: Command = {
     }
     const format = flags.format as string;
     if (format) {
+      // Templates name Go's fields: ApiVersion on the wire is APIVersion there (hidden from {{json}}).
+      for (const o of [client, server]) if (o) Object.defineProperty(o, 'APIVersion', { value: o.ApiVersion, enumerable: false });
       cli.out(renderOne(format, { Client: client, Server: server ?? null }));
     } else {
       const l = (k: string, v: unknown, ind = ' ') => `${ind}${(k + ':').padEnd(ind.length === 1 ? 19 : 18)}${v}\n`;
@@ -99,6 +102,7 @@ export const info: Command = {
   short: 'Display system-wide information',
   aliases: ['system info', 'info'],
   args: { max: 0 },
+  templateError: { status: 64 },
   flags: [{ name: 'format', short: 'f', kind: 'string', desc: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template." }],
   async run(cli, { flags }) {
     const format = flags.format as string;
@@ -263,6 +267,7 @@ export const events: Command = {
   short: 'Get real time events from the server',
   aliases: ['system events', 'events'],
   args: { max: 0 },
+  templateError: { status: 64, prefix: 'Error parsing format: ' },
   flags: [
     { name: 'filter', short: 'f', kind: 'list', type: 'filter', desc: 'Filter output based on conditions provided' },
     { name: 'format', kind: 'string', desc: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template." },

@@ -9,7 +9,8 @@ export const MISSING: unique symbol = Symbol('no value');
 export type Funcs = Record<string, (...args: any[]) => unknown>;
 
 export class TemplateError extends Error {
-  constructor(message: string) {
+  /** True for errors found while parsing (the CLI words those per command), false while executing. */
+  constructor(message: string, readonly parse = false) {
     super(message);
     this.name = 'TemplateError';
   }
@@ -540,7 +541,7 @@ export class Template {
     try {
       this.root = parseList(split(src), { i: 0 }, []).list;
     } catch (err) {
-      throw err instanceof TemplateError ? new TemplateError(`template: :1: ${err.message}`) : err;
+      throw err instanceof TemplateError ? new TemplateError(`template: :1: ${err.message}`, true) : err;
     }
     this.checkFuncs(this.root);
   }
@@ -550,7 +551,7 @@ export class Template {
       for (const c of p.cmds)
         for (const a of c.args) {
           if (a.k === 'func' && !(a.name in this.funcs) && !(a.name in BUILTINS))
-            throw new TemplateError(`template: :1: function "${a.name}" not defined`);
+            throw new TemplateError(`template: :1: function "${a.name}" not defined`, true);
           if (a.k === 'pipe') checkPipe(a.pipe);
         }
     };
