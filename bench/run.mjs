@@ -89,6 +89,7 @@ async function main() {
     d.kill('SIGTERM');
     await new Promise((r) => d.once('exit', r));
     spawnSync('sh', ['-c', `grep ' ${base}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('sh', ['-c', 'ip link del berthbench0 2>/dev/null; nft delete table ip berthbench0 2>/dev/null; true']);
     rmSync(base, { recursive: true, force: true });
   }
 }
