@@ -1,5 +1,5 @@
 // The OCI runtime-spec config.json, typed after
-// /work/shared/reference/oci/runtime-spec/schema (config-schema.json, config-linux.json).
+// the OCI runtime-spec JSON schemas (config-schema.json, config-linux.json) in shared/reference/oci.
 // Only the Linux parts berth writes; optional fields stay optional as in the schema.
 
 export const OCI_VERSION = '1.0.2';
