@@ -71,8 +71,9 @@ async function exec(bin: string, args: string[], host = d.host): Promise<Result>
   const code = await new Promise<number | null>((r) => p.on('close', r));
   const c = d.requests.find((q) => q.path === '/containers/create');
   const body = c ? JSON.parse(c.body) : undefined;
-  // The docker CLI builds Env through a Go map: its order varies from run to run.
+  // The docker CLI builds Env and Binds through Go maps: their order varies from run to run.
   if (body?.Env) body.Env.sort();
+  if (body?.HostConfig?.Binds) body.HostConfig.Binds.sort();
   return { code, out, err, create: c ? { query: c.query.toString(), body } : undefined };
 }
 
