@@ -108,7 +108,7 @@ test('images: table, -q, --no-trunc, --format, filters', { skip }, () => {
   same(['images', '--no-trunc'], { norm: untimed });
   same(['images', '--format', 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}']);
   same(['images', '--format', '{{json .}}'], { norm: untimed });
-  same(['images', 'second']);
+  same(['images', 'second'], { norm: untimed });
   same(['images', '--filter', 'reference=busybox', '-q']);
 });
 
