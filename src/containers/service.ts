@@ -600,20 +600,8 @@ export class ContainerService {
       });
       if (session.stdin && streams.stdin) {
         const stdin = streams.stdin;
-        // conmon drops an exec's output when the attach connection's stdin ends
-        // before the process has produced anything: pass EOF on once output
-        // has been seen, the process has run a moment, or it has ended.
-        let sawOutput = false;
-        let eofWanted = false;
-        let released = false;
-        const release = () => { if (!released && eofWanted) { released = true; stdin.end(); } };
-        streams.onData(() => { sawOutput = true; release(); });
         session.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));
-        session.stdin.on('end', () => {
-          eofWanted = true;
-          if (sawOutput) release();
-          else started.then(() => setTimeout(release, 100), () => undefined);
-        });
+        session.stdin.on('end', () => stdin.end());
         session.stdin.on('error', () => undefined);
       }
     }

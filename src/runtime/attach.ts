@@ -17,12 +17,16 @@
 //     libuv reads a stream socket with read(2), and read(2) on a SEQPACKET
 //     socket returns exactly one packet, so each 'data' event is one packet;
 //     socket.end() is shutdown(SHUT_WR).
-//  3. one catch, verified here: when the peer closes, libuv sees POLLHUP after
-//     a "partial" read and reports EOF at once, although on SEQPACKET more
-//     packets may still be queued — the last output of a container that just
-//     exited would be lost. So on 'end' we drain what is left with
-//     fs.readSync(fd) (the fd is non-blocking and shut down: it returns packets,
-//     then 0) before ending our own stream.
+//  3. two catches, both seen here: when the peer closes, libuv sees POLLHUP
+//     after a "partial" read and reports EOF at once, although on SEQPACKET
+//     more packets may still be queued. And when conmon closes its end while
+//     stdin we sent is still unread (a process that exits without reading it),
+//     the kernel flags ECONNRESET on our socket, and a SEQPACKET read reports
+//     that pending error *before* the packets still queued: Node destroys the
+//     socket and the process's last output would be lost. So we keep a spare
+//     fd (dup) of the socket and, on end, error or close, drain what is left
+//     from it with fs.readSync (non-blocking: packets, then 0 or EAGAIN)
+//     before ending our own stream.
 //  4. stdin is written in pieces of at most 8 KiB, one write at a time: a
 //     SEQPACKET write is one packet, conmon reads at most 32 KiB per packet and
 //     would silently drop the rest, and Node would otherwise coalesce queued
@@ -30,7 +34,7 @@
 import net from 'node:net';
 import { readSync, closeSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
-import { connectSeqpacket } from '../sys/index.js';
+import { connectSeqpacket, dupCloexec } from '../sys/index.js';
 
 export interface OutputChunk { stream: 1 | 2; data: Buffer }
 
@@ -64,10 +68,13 @@ function wrapFd(fd: number): net.Socket {
 export function openAttach(socketPath: string, opts: { stdin?: boolean } = {}): AttachStreams {
   const fd = connectSeqpacket(socketPath);
   let sock: net.Socket;
+  let spare = -1;
   try {
+    spare = dupCloexec(fd);
     sock = wrapFd(fd);
   } catch (err) {
     closeSync(fd);
+    if (spare >= 0) closeSync(spare);
     throw err;
   }
   let ended = false;
@@ -78,25 +85,37 @@ export function openAttach(socketPath: string, opts: { stdin?: boolean } = {}): 
     if (kind !== 2 && kind !== 3) return true;
     return output.push({ stream: kind === 2 ? 1 : 2, data: pkt.subarray(1) } satisfies OutputChunk);
   };
-  const finish = () => {
-    if (ended) return;
-    ended = true;
-    output.push(null);
-  };
-  sock.on('data', (pkt: Buffer) => { if (!deliver(pkt)) sock.pause(); });
-  sock.on('end', () => {
-    // See (3) above: packets libuv left behind when it saw the hangup.
+  /** See (3) above: packets libuv left behind when it saw the hangup or the reset. */
+  const drain = () => {
+    if (spare < 0) return;
     const buf = Buffer.allocUnsafe(65536);
     for (;;) {
       let n: number;
-      try { n = readSync(fd, buf, 0, buf.length, null); } catch { break; }
+      try { n = readSync(spare, buf, 0, buf.length, null); } catch (err) {
+        // A reset not yet consumed by libuv's read: the packets come after it.
+        if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') continue;
+        break;
+      }
       if (n <= 0) break;
       deliver(Buffer.from(buf.subarray(0, n)));
     }
-    finish();
-  });
-  sock.on('error', () => finish());
-  sock.on('close', () => finish());
+  };
+  const releaseSpare = () => {
+    if (spare < 0) return;
+    try { closeSync(spare); } catch { /* already gone */ }
+    spare = -1;
+  };
+  const finish = (drainFirst: boolean) => {
+    if (ended) return;
+    ended = true;
+    if (drainFirst) drain();
+    releaseSpare();
+    output.push(null);
+  };
+  sock.on('data', (pkt: Buffer) => { if (!deliver(pkt)) sock.pause(); });
+  sock.on('end', () => finish(true));
+  sock.on('error', () => finish(true));
+  sock.on('close', () => finish(true));
 
   let stdin: Writable | undefined;
   if (opts.stdin) {
@@ -129,7 +148,7 @@ export function openAttach(socketPath: string, opts: { stdin?: boolean } = {}): 
     onEnd(fn) { output.once('end', fn); if (output.readableEnded) fn(); },
     close() {
       sock.destroy();
-      finish();
+      finish(false);
       if (stdin && !stdin.destroyed) stdin.destroy();
     },
   };

@@ -20,6 +20,7 @@ interface Addon {
   llistxattr(path: string): string[];
   connectSeqpacket(path: string): number;
   syncfs(path: string): void;
+  dupCloexec(fd: number): number;
   constants: Record<string, number>;
 }
 
@@ -140,6 +141,11 @@ export function llistxattr(path: string): string[] {
  */
 export function connectSeqpacket(path: string): number {
   return addon.connectSeqpacket(path);
+}
+
+/** A second (close-on-exec) fd for the open file behind `fd`; the caller closes it. */
+export function dupCloexec(fd: number): number {
+  return addon.dupCloexec(fd);
 }
 
 /** syncfs(2) on the filesystem holding `path`: everything written there reaches the disk. */

@@ -373,6 +373,9 @@ function attachSocket(sock: Socket, o: AttachOpts): void {
       if (out.length) pt.write(Buffer.from(out));
     });
     sock.on('end', () => pt.end());
+    // Reading the request body off an upgraded connection may have paused the
+    // socket, and a paused socket stays paused when a 'data' listener is added.
+    sock.resume();
     stdin = pt;
   } else {
     sock.resume();

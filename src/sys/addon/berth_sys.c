@@ -332,6 +332,22 @@ out:
   return ret;
 }
 
+/* dupCloexec(fd) -> a second close-on-exec fd for the same open file. */
+static napi_value js_dup_cloexec(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  int32_t fd = -1;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "fd must be a non-negative integer");
+    return NULL;
+  }
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (nfd < 0) { throw_errno(env, errno, "fcntl", NULL); return NULL; }
+  napi_value ret;
+  napi_create_int32(env, nfd, &ret);
+  return ret;
+}
+
 /* syncfs(path): flush the whole filesystem holding `path`. Used once per
  * extracted layer, so its files are on disk before its row is committed. */
 static napi_value js_syncfs(napi_env env, napi_callback_info info) {
@@ -372,6 +388,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "llistxattr", js_llistxattr);
   set_fn(env, exports, "connectSeqpacket", js_connect_seqpacket);
   set_fn(env, exports, "syncfs", js_syncfs);
+  set_fn(env, exports, "dupCloexec", js_dup_cloexec);
 
   napi_value c;
   napi_create_object(env, &c);
