@@ -320,6 +320,7 @@ export class ContainerService {
   }
 
   private async onExit(id: string, st: ExitStatus): Promise<void> {
+    this.d.log.debug('exit seen', { id: id.slice(0, 12) });
     this.watching.delete(id);
     const timer = this.logTimers.get(id);
     if (timer) { clearInterval(timer); this.logTimers.delete(id); }
@@ -480,7 +481,7 @@ export class ContainerService {
       }
       await this.d.network.release(rec.Id).catch(() => undefined);
       const rootfs = join(this.dir(rec.Id), 'rootfs');
-      if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs);
+      await this.d.rootfs.unmount(rootfs);
       // Row first: a crash after this leaves only a directory for startup to sweep.
       this.store.delete(rec.Id);
       for (const m of rec.Mounts) {
@@ -494,6 +495,7 @@ export class ContainerService {
       try { renameSync(this.dir(rec.Id), trash); } catch { /* already gone */ }
       setImmediate(() => rm(trash, { recursive: true, force: true }).catch(() => undefined));
     });
+    this.d.log.debug('removed', { id: rec.Id.slice(0, 12) });
     this.d.events('container', 'destroy', rec.Id, { image: rec.Image, name: rec.Name });
     this.notify(rec.Id, ['removed', 'next-exit', 'not-running'], rec.State.ExitCode);
   }

@@ -56,8 +56,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const rootfs: RootfsProvider = {
     layerDirs: async (image: ImageInfo) => (await unpacker.unpack(image.layers)).dirs,
     prepare: (dir) => snapshots.prepareContainer(dir),
-    mount: async (o) => snapshots.mountRootfs(o),
-    unmount: async (t) => snapshots.unmount(t),
+    mount: (o) => snapshots.mountRootfsAsync(o),
+    unmount: (t) => snapshots.unmountAsync(t),
     isMounted: (t) => snapshots.isMounted(t),
   };
 

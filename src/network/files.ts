@@ -1,7 +1,7 @@
 // /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, as Docker writes them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasCode, invalidArgument, writeFileAtomicSync } from '../util/index.js';
+import { hasCode, invalidArgument, replaceFileSync } from '../util/index.js';
 
 export interface ContainerFilesOpts {
   hostname: string;
@@ -151,9 +151,9 @@ const isLoopback = (s: string): boolean => /^127\./.test(s) || s === '::1';
 
 export function writeContainerFiles(dir: string, o: ContainerFilesInput): ContainerFiles {
   const files = { hostsPath: join(dir, 'hosts'), hostnamePath: join(dir, 'hostname'), resolvConfPath: join(dir, 'resolv.conf') };
-  writeFileAtomicSync(files.hostsPath, hostsFile(o));
-  writeFileAtomicSync(files.hostnamePath, `${o.hostname}\n`);
-  writeFileAtomicSync(files.resolvConfPath, resolvConfFile(o));
+  replaceFileSync(files.hostsPath, hostsFile(o));
+  replaceFileSync(files.hostnamePath, `${o.hostname}\n`);
+  replaceFileSync(files.resolvConfPath, resolvConfFile(o));
   return files;
 }
 

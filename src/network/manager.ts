@@ -493,17 +493,20 @@ export class NetworkManager {
   /** At container stop: links, rules, DNS entries and netns go; IP leases and host ports are released. */
   async teardown(containerId: string): Promise<void> {
     await this.serial(async () => {
+      // DNS entries exist only for leases: without one (--network none) there is nothing to re-derive.
+      const leased = this.hasLease(containerId);
       await this.unplumb(containerId, { nft: this.hasPorts(containerId) });
-      await this.syncRules({ nft: false });
+      if (leased) await this.syncRules({ nft: false });
     });
   }
 
   /** At container rm: teardown plus the container's endpoint and port records. */
   async release(containerId: string): Promise<void> {
     await this.serial(async () => {
+      const leased = this.hasLease(containerId);
       await this.unplumb(containerId, { nft: this.hasPorts(containerId) });
       this.store.deleteContainer(containerId);
-      await this.syncRules({ nft: false });
+      if (leased) await this.syncRules({ nft: false });
     });
   }
 
@@ -825,6 +828,11 @@ export class NetworkManager {
       ports.push({ hostIp: p.host_ip, hostPort: p.host_port, proto: p.proto as 'tcp' | 'udp', targetIp: target.ip, targetPort: p.container_port });
     }
     return tableScript(this.table, nft, ports);
+  }
+
+  /** True when the container holds an IP on some network (so DNS knows it). */
+  private hasLease(containerId: string): boolean {
+    return this.store.endpoints(containerId).some((e) => e.ip);
   }
 
   /** True when the container has host ports allocated (its rules are in the nft maps). */

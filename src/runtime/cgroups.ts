@@ -121,6 +121,24 @@ export function removeCgroup(layout: CgroupLayout, cgroupsPath: string): void {
   }
 }
 
+/**
+ * Remove every directory of a container's cgroup, v1 hierarchies and (on a
+ * hybrid host) the cgroup2 one too, as the runtime does on delete. true when
+ * none is left; false when one is still busy (a process not yet gone) or
+ * cannot be removed, so the caller can leave the job to the runtime.
+ */
+export function removeCgroupDirs(layout: CgroupLayout, cgroupsPath: string): boolean {
+  const rel = posix.normalize('/' + cgroupsPath);
+  if (rel === '/') return false;
+  const mounts = new Set(Object.values(layout.v1));
+  if (layout.v2Mount) mounts.add(layout.v2Mount);
+  let clean = true;
+  for (const mnt of mounts) {
+    try { rmdirSync(join(mnt, rel)); } catch (err) { if (!hasCode(err, 'ENOENT')) clean = false; }
+  }
+  return clean;
+}
+
 // ---- stats ----
 
 export interface BlkioEntry { major: number; minor: number; op: string; value: number }

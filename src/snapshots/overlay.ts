@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { hasCode } from '../util/index.js';
-import { MNT_DETACH, mount, umount2 } from '../sys/index.js';
+import { MNT_DETACH, mount, umount2, mountAsync, umount2Async } from '../sys/index.js';
 
 /** mount(2) data must fit in one page, NUL included. */
 export const MOUNT_DATA_MAX = 4095;
@@ -48,5 +48,27 @@ export function unmount(target: string): void {
       umount2(target, MNT_DETACH);
     }
     if (!isMounted(target)) return;
+  }
+}
+
+/** mountOverlay on the thread pool: the event loop keeps serving while the kernel mounts. */
+export async function mountOverlayAsync(lowerTopFirst: readonly string[], upperDir: string, workDir: string, target: string): Promise<void> {
+  await mountAsync('overlay', target, 'overlay', 0, overlayOptions(lowerTopFirst, upperDir, workDir));
+}
+
+/**
+ * unmount() on the thread pool. Repeats until the kernel says nothing is
+ * mounted there any more (EINVAL), which also undoes stacked mounts, without
+ * reading /proc/self/mountinfo.
+ */
+export async function unmountAsync(target: string): Promise<void> {
+  for (let i = 0; i < 16; i++) {
+    try {
+      await umount2Async(target, 0);
+    } catch (err) {
+      if (hasCode(err, 'EINVAL') || hasCode(err, 'ENOENT')) return;
+      if (!hasCode(err, 'EBUSY')) throw err;
+      await umount2Async(target, MNT_DETACH);
+    }
   }
 }

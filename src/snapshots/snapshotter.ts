@@ -20,7 +20,7 @@ import { hasCode, internal, invalidArgument, migrate, notFound, type DB, type Lo
 import { syncfs } from '../sys/index.js';
 import { applyLayer } from './apply.js';
 import { assertDigest, chainId as computeChainId } from './chain.js';
-import { isMounted, MOUNT_DATA_MAX, mountOverlay, needsEscape, overlayOptions, unmount } from './overlay.js';
+import { isMounted, MOUNT_DATA_MAX, mountOverlay, mountOverlayAsync, needsEscape, overlayOptions, unmount, unmountAsync } from './overlay.js';
 import { diff } from './diff.js';
 
 export interface LayerInfo {
@@ -214,6 +214,16 @@ export class Snapshotter {
    * `l/` (overlayfs resolves them once, at mount time).
    */
   mountRootfs(opts: MountRootfsOptions): void {
+    mountOverlay(this.rootfsLowers(opts), opts.upperDir, opts.workDir, opts.target);
+  }
+
+  /** mountRootfs without blocking the event loop. */
+  async mountRootfsAsync(opts: MountRootfsOptions): Promise<void> {
+    await mountOverlayAsync(this.rootfsLowers(opts), opts.upperDir, opts.workDir, opts.target);
+  }
+
+  /** The lower dirs as the mount options will name them (short links when needed). */
+  private rootfsLowers(opts: MountRootfsOptions): string[] {
     const lowers = opts.lowerDirs.length ? [...opts.lowerDirs].reverse() : [join(this.root, 'empty')];
     for (const p of [opts.upperDir, opts.workDir]) {
       if (needsEscape(p)) throw invalidArgument(`cannot mount overlay: path ${JSON.stringify(p)} contains ',', ':' or '\\'`);
@@ -227,11 +237,15 @@ export class Snapshotter {
         throw invalidArgument(`cannot mount overlay: ${lowers.length} layers need ${len} bytes of mount options, the kernel takes ${MOUNT_DATA_MAX}`);
       }
     }
-    mountOverlay(dirs, opts.upperDir, opts.workDir, opts.target);
+    return dirs;
   }
 
   unmount(target: string): void {
     unmount(target);
+  }
+
+  unmountAsync(target: string): Promise<void> {
+    return unmountAsync(target);
   }
 
   isMounted(target: string): boolean {

@@ -21,6 +21,8 @@ interface Addon {
   connectSeqpacket(path: string): number;
   syncfs(path: string): void;
   dupCloexec(fd: number): number;
+  mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  umount2Async(target: string, flags: number): Promise<void>;
   constants: Record<string, number>;
 }
 
@@ -141,6 +143,16 @@ export function llistxattr(path: string): string[] {
  */
 export function connectSeqpacket(path: string): number {
   return addon.connectSeqpacket(path);
+}
+
+/** mount(2) on the thread pool: same arguments and errors as mount(). */
+export function mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void> {
+  return addon.mountAsync(source, target, fstype, flags, data);
+}
+
+/** umount2(2) on the thread pool: same arguments and errors as umount2(). */
+export function umount2Async(target: string, flags: number): Promise<void> {
+  return addon.umount2Async(target, flags);
 }
 
 /** A second (close-on-exec) fd for the open file behind `fd`; the caller closes it. */

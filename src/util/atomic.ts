@@ -1,5 +1,5 @@
-import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -47,4 +47,32 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fh.close();
   await rename(tmp, path);
   await fsyncDir(dirname(path));
+}
+
+/**
+ * Temp file + rename, without fsync: readers never see a half-written file
+ * and a crash of berthd leaves the old or the new one, but a power loss may
+ * leave either. For files regenerated on every container start (config.json,
+ * hosts, resolv.conf…), where fsync on the hot path bought nothing.
+ */
+export function replaceFileSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tmpName(path);
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* best effort */ }
+    throw err;
+  }
+}
+
+export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tmpName(path);
+  try {
+    await writeFile(tmp, data, { mode });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }

@@ -332,6 +332,84 @@ out:
   return ret;
 }
 
+/* mountAsync / umount2Async: the same syscalls on libuv's thread pool, so a
+ * slow overlay mount (several ms under load) does not stall the event loop.
+ * They resolve with undefined or reject with the same errors as the sync ones. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int op; /* 0 = mount, 1 = umount2 */
+  char *source, *target, *fstype, *data;
+  unsigned long flags;
+  int err;
+} mount_job;
+
+static void mount_job_execute(napi_env env, void *p) {
+  (void)env;
+  mount_job *j = p;
+  int rc = j->op == 0 ? mount(j->source, j->target, j->fstype, j->flags, j->data) : umount2(j->target, (int)j->flags);
+  j->err = rc != 0 ? errno : 0;
+}
+
+static void mount_job_complete(napi_env env, napi_status status, void *p) {
+  mount_job *j = p;
+  if (status == napi_ok && j->err == 0) {
+    napi_resolve_deferred(env, j->deferred, undefined(env));
+  } else {
+    /* Build the error the sync call would throw, then take it back as a value. */
+    throw_errno(env, status == napi_ok ? j->err : ECANCELED, j->op == 0 ? "mount" : "umount2", j->target);
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+    napi_reject_deferred(env, j->deferred, e);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j->source); free(j->target); free(j->fstype); free(j->data);
+  free(j);
+}
+
+static napi_value queue_mount_job(napi_env env, mount_job *j) {
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, j->op == 0 ? "berth.mount" : "berth.umount2", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, mount_job_execute, mount_job_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+
+static napi_value js_mount_async(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  mount_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, ENOMEM, "malloc", NULL);
+  double flags;
+  if (get_string(env, argv[0], 1, &j->source, "source") ||
+      get_string(env, argv[1], 0, &j->target, "target") ||
+      get_string(env, argv[2], 1, &j->fstype, "fstype") ||
+      get_number(env, argv[3], &flags, "flags") ||
+      get_string(env, argv[4], 1, &j->data, "data")) {
+    free(j->source); free(j->target); free(j->fstype); free(j->data); free(j);
+    return NULL;
+  }
+  j->op = 0;
+  j->flags = (unsigned long)flags;
+  return queue_mount_job(env, j);
+}
+
+static napi_value js_umount2_async(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  mount_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, ENOMEM, "malloc", NULL);
+  double flags;
+  if (get_string(env, argv[0], 0, &j->target, "target") || get_number(env, argv[1], &flags, "flags")) {
+    free(j->target); free(j);
+    return NULL;
+  }
+  j->op = 1;
+  j->flags = (unsigned long)flags;
+  return queue_mount_job(env, j);
+}
+
 /* dupCloexec(fd) -> a second close-on-exec fd for the same open file. */
 static napi_value js_dup_cloexec(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
@@ -389,6 +467,8 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "connectSeqpacket", js_connect_seqpacket);
   set_fn(env, exports, "syncfs", js_syncfs);
   set_fn(env, exports, "dupCloexec", js_dup_cloexec);
+  set_fn(env, exports, "mountAsync", js_mount_async);
+  set_fn(env, exports, "umount2Async", js_umount2_async);
 
   napi_value c;
   napi_create_object(env, &c);
