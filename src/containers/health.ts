@@ -181,19 +181,15 @@ export class HealthMonitor {
   }
 
   /**
-   * Time until the next check: StartInterval while starting within the start
-   * period, never past the end of the start period, else Interval.
+   * Time until the next check: StartInterval while the container is still
+   * starting within its start period, else Interval (dockerd 25–28).
    */
   private nextInterval(rec: ContainerRecord): number {
     const hc = (rec.Config.Healthcheck ?? {}) as HealthConfig;
     const interval = ms(hc.Interval, DEFAULT_INTERVAL_MS);
-    const startInterval = ms(hc.StartInterval, DEFAULT_START_INTERVAL_MS);
     const startPeriod = ms(hc.StartPeriod, DEFAULT_START_PERIOD_MS);
-    const elapsed = Date.now() - Date.parse(rec.State.StartedAt);
-    if (elapsed >= startPeriod) return interval;
-    const remaining = startPeriod - elapsed;
-    if (remaining < interval) return remaining;
-    return rec.State.Health?.Status === 'starting' ? startInterval : interval;
+    if (Date.now() - Date.parse(rec.State.StartedAt) >= startPeriod) return interval;
+    return rec.State.Health?.Status === 'starting' ? ms(hc.StartInterval, DEFAULT_START_INTERVAL_MS) : interval;
   }
 
   private async runOnce(id: string, m: Monitor): Promise<void> {

@@ -3,6 +3,10 @@
 // --no-healthcheck over an image HEALTHCHECK, events, pause, daemon restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -146,4 +150,55 @@ test('paused containers are not checked; stop keeps the last status; restart and
   assert.equal((await health('cycle')).Status, 'starting');
   await waitHealth('cycle', 'healthy');
   await d.docker(['rm', '-f', 'cycle']);
+});
+
+test('failures inside the start period do not count, and StartInterval paces the checks there', async () => {
+  await d.docker(['run', '-d', '--name', 'warmup', '--health-cmd', 'exit 1', '--health-interval', '800ms', '--health-start-period', '1500ms',
+    '--health-start-interval', '150ms', '--health-retries', '1', 'busybox', 'sleep', '300']);
+  await sleep(1000);
+  const h = await health('warmup');
+  assert.equal(h.Status, 'starting');
+  assert.equal(h.FailingStreak, 0);
+  assert.ok(h.Log.length >= 3, `checked every 150ms, not every 800ms: ${h.Log.length}`);
+  // The first check after the start period counts.
+  await waitHealth('warmup', 'unhealthy', 5000);
+  await d.docker(['rm', '-f', 'warmup']);
+});
+
+test('docker-compose 1.29 depends_on condition service_healthy waits for healthy', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-compose-hc-'));
+  const compose = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile('docker-compose', ['-p', 'berthhc', ...args], { cwd: dir, env: d.env, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end();
+  });
+  writeFileSync(join(dir, 'docker-compose.yml'), `version: "2.4"
+services:
+  web:
+    image: busybox
+    command: sh -c 'trap "exit 0" TERM; sleep 2; touch /tmp/ready; sleep 300 & wait'
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ready"]
+      interval: 200ms
+      retries: 100
+  client:
+    image: busybox
+    command: "true"
+    depends_on:
+      web:
+        condition: service_healthy
+`);
+  try {
+    const up = await compose(['up', '-d']);
+    assert.equal(up.code, 0, up.stderr);
+    const web = await health('berthhc_web_1');
+    assert.equal(web.Status, 'healthy');
+    const healthyAt = Date.parse(web.Log.find((r: any) => r.ExitCode === 0).End);
+    const clientStarted = Date.parse((await d.docker(['inspect', '-f', '{{.State.StartedAt}}', 'berthhc_client_1'])).stdout.trim());
+    assert.ok(clientStarted >= healthyAt, `client started ${clientStarted - healthyAt} ms before web was healthy`);
+  } finally {
+    await compose(['down', '-t', '1']);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
