@@ -204,7 +204,8 @@ export class HealthMonitor {
       result = { ExitCode: -1, Output: (err as Error).message, End: new Date().toISOString() };
     }
     if (m.stopped) return;
-    this.record(id, { Start: start.toISOString(), ...result }, start);
+    // Docker's field order: Start, End, ExitCode, Output.
+    this.record(id, { Start: start.toISOString(), End: result.End, ExitCode: result.ExitCode, Output: result.Output }, start);
     this.schedule(id, m);
   }
 

@@ -202,3 +202,18 @@ services:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('output is capped at 4096 bytes; a CMD check whose program is missing fails with the runtime\'s error', async () => {
+  for (const [name, Test] of [['big', ['CMD-SHELL', 'yes abcdefgh | head -c 10000']], ['nobin', ['CMD', '/nonexistent']]] as const) {
+    const c = await d.api('POST', `/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['sleep', '300'], Healthcheck: { Test, Interval: 200e6, Retries: 1 } });
+    assert.equal(c.status, 201);
+    assert.equal((await d.api('POST', `/containers/${name}/start`)).status, 204);
+  }
+  const big = (await waitHealth('big', 'healthy')).Log.at(-1);
+  assert.equal(big.Output, `${'abcdefgh\n'.repeat(455)}a...`);
+  assert.deepEqual(Object.keys(big), ['Start', 'End', 'ExitCode', 'Output']);
+  const nobin = (await waitHealth('nobin', 'unhealthy')).Log.at(-1);
+  assert.equal(nobin.ExitCode, -1);
+  assert.match(nobin.Output, /\/nonexistent/);
+  await d.docker(['rm', '-f', 'big', 'nobin']);
+});
