@@ -18,6 +18,7 @@ import type {
 } from './deps.js';
 import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
+import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -72,9 +73,11 @@ export class ContainerService {
   private logTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
   readonly execs = new Map<string, ExecRecord>();
+  readonly health: HealthMonitor;
 
   constructor(private readonly d: ContainerServiceDeps) {
     this.store = new ContainerStore(d.db);
+    this.health = new HealthMonitor({ store: this.store, runtime: d.runtime, spec: d.spec, rootfs: (id) => join(this.dir(id), 'rootfs'), events: d.events, log: d.log });
     mkdirSync(d.root, { recursive: true });
   }
 
@@ -109,6 +112,7 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    validateHealthcheck(config.Healthcheck);
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
     const id = newId();
@@ -269,6 +273,7 @@ export class ContainerService {
       this.store.save(rec);
       this.watchExit(rec.Id);
       this.watchLogSize(rec);
+      this.health.start(rec); // health hook: probe while running
       this.d.events('container', 'start', id, { image: rec.Image, name: rec.Name });
     } catch (err) {
       const raw = (err as Error).message;
@@ -322,6 +327,7 @@ export class ContainerService {
   private async onExit(id: string, st: ExitStatus): Promise<void> {
     this.d.log.debug('exit seen', { id: id.slice(0, 12) });
     this.watching.delete(id);
+    this.health.stop(id); // health hook: no probes once it exited
     const timer = this.logTimers.get(id);
     if (timer) { clearInterval(timer); this.logTimers.delete(id); }
     const rec = this.store.find(id);
@@ -429,6 +435,7 @@ export class ContainerService {
     await this.d.runtime.pause(rec.Id);
     rec.State.Status = 'paused';
     this.store.save(rec);
+    this.health.stop(rec.Id); // health hook: Docker skips checks while paused
     this.d.events('container', 'pause', rec.Id, { image: rec.Image, name: rec.Name });
   }
 
@@ -438,6 +445,7 @@ export class ContainerService {
     await this.d.runtime.resume(rec.Id);
     rec.State.Status = 'running';
     this.store.save(rec);
+    this.health.resume(rec); // health hook: checks go on, status kept
     this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
   }
 
@@ -469,6 +477,7 @@ export class ContainerService {
       await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }
+    this.health.stop(rec.Id); // health hook
     await this.locked(rec.Id, async () => {
       if (!this.store.find(rec.Id)) return;
       const wasStarted = !rec.State.StartedAt.startsWith('0001');
@@ -644,6 +653,7 @@ export class ContainerService {
       if (st.status === 'running' || st.status === 'paused') {
         if (st.status !== rec.State.Status) { rec.State.Status = st.status as Status; this.store.save(rec); }
         this.watchExit(rec.Id);
+        this.health.start(rec); // health hook: monitors don't survive the daemon
         continue;
       }
       const exit = await this.d.runtime.exitStatus(rec.Id).catch(() => undefined);
@@ -696,7 +706,8 @@ function mergeConfig(config: Record<string, any>, ic: Record<string, any>, id: s
   c.Volumes = { ...(ic.Volumes ?? {}), ...(c.Volumes ?? {}) };
   if (Object.keys(c.Volumes).length === 0) c.Volumes = null;
   c.StopSignal = c.StopSignal || ic.StopSignal || undefined;
-  if (!c.Healthcheck && ic.Healthcheck) c.Healthcheck = ic.Healthcheck;
+  c.Healthcheck = mergeHealthcheck(c.Healthcheck, ic.Healthcheck);
+  if (!c.Healthcheck) delete c.Healthcheck;
   c.Hostname = c.Hostname || id.slice(0, 12);
   c.Domainname = c.Domainname ?? '';
   c.AttachStdin = !!c.AttachStdin;

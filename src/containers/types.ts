@@ -11,7 +11,13 @@ export interface ContainerState {
   StartedAt: string;
   FinishedAt: string;
   OOMKilled: boolean;
+  /** Only for containers with a healthcheck (see health.ts), as in Docker's inspect. */
+  Health?: HealthState;
 }
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+export interface HealthcheckResult { Start: string; End: string; ExitCode: number; Output: string }
+export interface HealthState { Status: HealthStatus; FailingStreak: number; Log: HealthcheckResult[] }
 
 export interface MountPoint {
   Type: 'bind' | 'volume' | 'tmpfs';

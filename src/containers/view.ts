@@ -1,5 +1,6 @@
 // The Docker API's JSON shapes for containers: inspect, list items, human status.
 import type { ContainerRecord } from './types.js';
+import { healthSuffix, healthView } from './health.js';
 
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -21,7 +22,7 @@ export function humanDuration(ms: number): string {
 export function humanStatus(rec: ContainerRecord, now = Date.now()): string {
   const s = rec.State;
   switch (s.Status) {
-    case 'running': return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    case 'running': return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${healthSuffix(rec)}`;
     case 'paused': return `Up ${humanDuration(now - Date.parse(s.StartedAt))} (Paused)`;
     case 'restarting': return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     case 'removing': return 'Removal In Progress';
@@ -64,6 +65,7 @@ function stateView(rec: ContainerRecord) {
     Error: s.Error,
     StartedAt: s.StartedAt,
     FinishedAt: s.FinishedAt,
+    ...healthView(rec),
   };
 }
 

@@ -153,6 +153,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     servers,
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      containers.health.stopAll(); // no health check results after the db closes
       network.close();
       db.close();
     },

@@ -1,10 +1,10 @@
 // Dockerfile instructions accepted by `docker import --change` / `commit --change`,
 // applied to an image's container config.
 import { posix } from 'node:path';
-import { invalidArgument } from '../util/index.js';
-import type { ContainerConfig } from './types.js';
+import { invalidArgument, parseGoDuration } from '../util/index.js';
+import type { ContainerConfig, HealthConfig } from './types.js';
 
-const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'STOPSIGNAL']);
+const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'STOPSIGNAL', 'HEALTHCHECK']);
 
 /** Splits words, honouring "…", '…' and backslash escapes (the Dockerfile shell-word rules, simplified). */
 export function splitWords(s: string): string[] {
@@ -76,6 +76,46 @@ function exposedPorts(rest: string): string[] {
   return out;
 }
 
+/**
+ * `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
+ * [--start-interval=D] [--retries=N] CMD command` (exec or shell form).
+ */
+function healthcheck(rest: string): HealthConfig {
+  const words = rest.split(/\s+/);
+  const hc: HealthConfig = {};
+  let i = 0;
+  for (; i < words.length && words[i]!.startsWith('--'); i++) {
+    const m = /^--([a-z-]+)=(.*)$/.exec(words[i]!);
+    if (!m) throw invalidArgument(`Bad HEALTHCHECK flag: ${words[i]}`);
+    const [, name, value] = m as unknown as [string, string, string];
+    if (name === 'retries') {
+      if (!/^-?\d+$/.test(value)) throw invalidArgument(`invalid value for --retries: ${value}`);
+      const n = Number(value);
+      if (n < 0) throw invalidArgument(`--retries cannot be negative (${n})`);
+      hc.Retries = n;
+      continue;
+    }
+    const field = ({ interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' } as const)[name];
+    if (!field) throw invalidArgument(`Unknown flag: ${name}`);
+    let ns: number;
+    try { ns = value === '' ? 0 : parseGoDuration(value); } catch (err) { throw invalidArgument((err as Error).message); }
+    if (ns !== 0 && ns < 1e6) throw invalidArgument(`Interval "${name}" cannot be less than 1ms`);
+    if (ns) hc[field] = ns;
+  }
+  const typ = (words[i] ?? '').toUpperCase();
+  const cmd = words.slice(i + 1).join(' ').trim();
+  if (typ === 'NONE') {
+    if (i > 0 || cmd) throw invalidArgument('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (typ !== 'CMD') throw invalidArgument(`Unknown type "${words[i] ?? ''}" in HEALTHCHECK (try CMD)`);
+  if (!cmd) throw invalidArgument('Missing command after HEALTHCHECK CMD');
+  // The rest keeps its own spacing: take it from the original text, after "CMD".
+  const after = rest.slice(rest.search(/\bCMD\b/i) + 3).trim();
+  const exec = jsonArray(after);
+  return { ...hc, Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', after] };
+}
+
 /** Applies `changes` to a copy of `config`. */
 export function applyChanges(config: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = structuredClone(config);
@@ -139,6 +179,9 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
       case 'STOPSIGNAL':
         if (!rest) throw invalidArgument('STOPSIGNAL requires exactly one argument');
         c.StopSignal = rest;
+        break;
+      case 'HEALTHCHECK':
+        c.Healthcheck = healthcheck(rest);
         break;
       case 'ONBUILD':
         if (!rest) throw invalidArgument('ONBUILD requires at least one argument');

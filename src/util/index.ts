@@ -5,3 +5,4 @@ export * from './log.js';
 export * from './db.js';
 export * from './rooted-path.js';
 export * from './events.js';
+export * from './duration.js';

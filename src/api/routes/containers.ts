@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { invalidArgument, conflict, type Logger } from '../../util/index.js';
 import {
-  type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView,
+  type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
 import type { Router, Ctx } from '../server.js';
 import { frame } from '../stdcopy.js';
@@ -50,6 +50,7 @@ export function parseDetachKeys(spec: string | null | undefined): number[] {
 
 export function filterContainers(list: ContainerRecord[], f: Filters, be: ContainersBackend): ContainerRecord[] {
   const byRef = (ref: string) => list.find((r) => r.Id === ref || r.Name === ref.replace(/^\//, '') || r.Id.startsWith(ref));
+  for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`Unrecognised filter value for health: ${h}`);
   return list.filter((r) => {
     if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
     if (f.name && !f.name.some((v) => { try { return new RegExp(v.replace(/^\//, '')).test(r.Name); } catch { return r.Name.includes(v); } })) return false;
@@ -69,6 +70,7 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
     if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
     if (f['is-task'] && f['is-task'].includes('true')) return false;
+    if (f.health && !f.health.includes(healthFilterValue(r))) return false;
     return true;
   });
 }
