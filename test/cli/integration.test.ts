@@ -435,6 +435,8 @@ test('attach: reattach to the container started by run -it, exit it', { skip: tm
   try {
     await typeUntil('echo again-$((1+1))', /^again-2$/m);
     keys('exit 7', 'Enter');
+    // Type on only once the host shell is back: earlier keys would go to the container.
+    await waitFor(/exit 7\s*\n(.*\n)*host\$/, 10_000);
     keys('echo rc=$?', 'Enter');
     await waitFor(/^rc=7$/m, 5000);
   } finally {
@@ -456,6 +458,7 @@ test('attach: to a -dit container, run a command, detach, attach again, exit', {
   keys(`clear; ${BERTH} attach tty2`, 'Enter');
   await typeUntil('echo third-$((1+2))', /^third-3$/m);
   keys('exit 7', 'Enter');
+  await waitFor(/exit 7\s*\n(.*\n)*host\$/, 10_000);
   keys('echo rc=$?', 'Enter');
   await waitFor(/^rc=7$/m, 10_000);
   assert.equal(state('tty2'), 'exited 7\n');
