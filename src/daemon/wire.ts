@@ -1,6 +1,7 @@
 // The only place that calls `new` on stores and drivers: it builds the daemon
 // from its configuration, adapts each part to the roles the services need,
 // reconciles state left by an earlier run, and serves the API.
+import { collectWhenIdle } from './idle-gc.js';
 import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { Server } from 'node:http';
@@ -149,9 +150,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     servers.push(s);
   }
   log.info('API listening', { hosts: cfg.hosts.join(','), version: SERVER_VERSION });
+  const stopIdleGc = collectWhenIdle(servers);
   return {
     servers,
     close: async () => {
+      stopIdleGc();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
       containers.health.stopAll(); // no health check results after the db closes
       network.close();
