@@ -16,11 +16,12 @@ import { NetworkManager } from '../network/index.js';
 import { ContainerService, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
-  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, goArch,
+  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
   SERVER_VERSION,
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
+import { buildBackend } from './build-backend.js';
 import { networkPlumbing } from './network-plumbing.js';
 import { specBuilder } from './spec-builder.js';
 
@@ -139,7 +140,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       events('network', 'disconnect', net, { container: c.Id });
     },
   });
-  imageRoutes(router, imagesBackend({ cfg, log, images, content, unpacker, containers, events }));
+  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events });
+  imageRoutes(router, imagesBe);
+  buildRoutes(router, buildBackend({ images, containers, rootfs, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];
