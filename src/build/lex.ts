@@ -40,6 +40,18 @@ class Lexer {
         const v = this.dollar();
         // An unquoted empty expansion does not make a word by itself.
         if (v === '' && split && cur === '' && (this.i >= this.s.length || /\s/.test(this.s[this.i]!))) { inWord = false; continue; }
+        if (split && /\s/.test(v)) {
+          // An unquoted expansion is split into words, as in a shell.
+          const parts = v.split(/\s+/);
+          cur += parts.shift()!;
+          const last = parts.pop();
+          if (last === undefined) continue;
+          if (cur !== '') out.push(cur);
+          for (const p of parts) if (p) out.push(p);
+          cur = last;
+          inWord = last !== '';
+          continue;
+        }
         cur += v;
         continue;
       }
