@@ -1,0 +1,146 @@
+// docker build (the classic builder), docker commit and docker-py's images.build against berthd.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const execFileP = promisify(execFile);
+let d: TestDaemon;
+
+before(async () => {
+  d = await startDaemon();
+  await importBusybox(d);
+});
+after(async () => { if (d) await destroyDaemon(d); });
+
+function context(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-build-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+const steps = (out: string) => out.split('\n').filter((l) => l.startsWith('Step ')).map((l) => l.replace(/^Step \d+\/\d+ : /, ''));
+
+test('docker build: ARG/ENV, WORKDIR, COPY with .dockerignore, RUN, CMD; docker run shows the result', async () => {
+  const dir = context({
+    Dockerfile: [
+      'ARG BASE=busybox',
+      'FROM ${BASE}',
+      'ARG WHO=world',
+      'ENV GREETING="hello ${WHO}" \\',
+      '    PLAIN=$WHO',
+      'WORKDIR /app',
+      'COPY . ./',
+      'RUN echo "built for $WHO" > built.txt && echo step-output && ls',
+      'CMD ["sh", "-c", "echo $GREETING; cat built.txt sub/data.txt; ls; pwd"]',
+    ].join('\n'),
+    'sub/data.txt': 'from the context\n',
+    'secret.txt': 'must not be sent\n',
+    '.dockerignore': 'secret.txt\n',
+  });
+  const b = await d.docker(['build', '-t', 'built:one', '--build-arg', 'WHO=berth', dir], { timeout: 180_000 });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  assert.deepEqual(steps(b.stdout), [
+    'ARG BASE=busybox', 'FROM ${BASE}', 'ARG WHO=world', 'ENV GREETING="hello ${WHO}"     PLAIN=$WHO', 'WORKDIR /app', 'COPY . ./',
+    'RUN echo "built for $WHO" > built.txt && echo step-output && ls', 'CMD ["sh", "-c", "echo $GREETING; cat built.txt sub/data.txt; ls; pwd"]',
+  ]);
+  assert.match(b.stdout, / ---> Running in [0-9a-f]{12}\nstep-output\nDockerfile\nbuilt.txt\nsub\n ---> Removed intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\n/);
+  const id = /Successfully built ([0-9a-f]{12})\n/.exec(b.stdout)?.[1];
+  assert.ok(id, b.stdout);
+  assert.match(b.stdout, /Successfully tagged built:one\n$/);
+  const r = await d.docker(['run', '--rm', 'built:one']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hello berth\nbuilt for berth\nfrom the context\nDockerfile\nbuilt.txt\nsub\n/app\n');
+  const env = await d.docker(['image', 'inspect', '-f', '{{json .Config.Env}} {{.Config.WorkingDir}} {{.Id}}', 'built:one']);
+  assert.match(env.stdout, /"GREETING=hello berth","PLAIN=berth"\] \/app sha256:/);
+  assert.ok(env.stdout.includes(`sha256:${id}`));
+  // Only the result is kept: no dangling step images, no leftover containers.
+  const imgs = await d.docker(['images', '-a', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.deepEqual(imgs.stdout.trim().split('\n').sort(), ['built:one', 'busybox:latest']);
+  assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
+});
+
+test('multi-stage build with COPY --from and a scratch final stage', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox AS builder',
+      'RUN mkdir -p /out && echo "made in stage one" > /out/artifact.txt && cp /bin/busybox /out/busybox',
+      'FROM scratch',
+      'COPY --from=builder /out/ /',
+      'ENTRYPOINT ["/busybox"]',
+      'CMD ["cat", "/artifact.txt"]',
+    ].join('\n'),
+  });
+  const b = await d.docker(['build', '-q', '-t', 'multi', dir], { timeout: 180_000 });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  assert.match(b.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const r = await d.docker(['run', '--rm', 'multi']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'made in stage one\n');
+  const layers = await d.docker(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', 'multi']);
+  assert.equal(layers.stdout.trim(), '1');
+});
+
+test('a failing RUN gives Docker\'s message and the command\'s exit code; parse errors are 400s', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\nRUN echo never\n' });
+  const b = await d.docker(['build', dir], { timeout: 120_000 });
+  assert.equal(b.code, 3);
+  assert.match(b.stdout, /before-failing\n/);
+  assert.doesNotMatch(b.stdout, /never\n/);
+  assert.match(b.stderr, /The command '\/bin\/sh -c echo before-failing && exit 3' returned a non-zero code: 3/);
+  // As Docker without --force-rm, the failed step's container is kept for inspection.
+  const ps = await d.docker(['ps', '-aq']);
+  for (const id of ps.stdout.trim().split('\n').filter(Boolean)) await d.docker(['rm', '-f', id]);
+
+  const bad = context({ Dockerfile: 'FROM busybox\nFROBNICATE now\n' });
+  const p = await d.docker(['build', bad]);
+  assert.equal(p.code, 1);
+  assert.match(p.stderr, /Error response from daemon: dockerfile parse error on line 2: unknown instruction: FROBNICATE/);
+  const missing = context({ Dockerfile: 'FROM busybox\nCOPY nothere.txt /\n' });
+  const m = await d.docker(['build', missing], { timeout: 60_000 });
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nothere\.txt: file does not exist/);
+});
+
+test('docker commit: a changed file and --change CMD are in the new image', async () => {
+  const run = await d.docker(['run', '--name', 'tocommit', 'busybox', 'sh', '-c', 'echo changed > /etc/motd; rm /bin/vi']);
+  assert.equal(run.code, 0, run.stderr);
+  const c = await d.docker(['commit', '-m', 'my change', '-a', 'tester', '--change', 'CMD ["cat", "/etc/motd"]', 'tocommit', 'committed:v1']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const r = await d.docker(['run', '--rm', 'committed:v1']);
+  assert.equal(r.stdout, 'changed\n');
+  const vi = await d.docker(['run', '--rm', 'committed:v1', 'sh', '-c', 'test -e /bin/vi && echo present || echo gone']);
+  assert.equal(vi.stdout, 'gone\n');
+  const h = await d.docker(['history', '--no-trunc', '--format', '{{.Comment}}|{{.CreatedBy}}', 'committed:v1']);
+  assert.equal(h.stdout.split('\n')[0], 'my change|sh -c echo changed > /etc/motd; rm /bin/vi');
+  const a = await d.docker(['image', 'inspect', '-f', '{{.Author}} {{.Comment}}', 'committed:v1']);
+  assert.equal(a.stdout.trim(), 'tester my change');
+  await d.docker(['rm', 'tocommit']);
+});
+
+test('docker-py: images.build returns the image and its log', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nLABEL made.by=docker-py\nRUN echo py-build-step\nCMD ["echo", "py-image-ok"]\n' });
+  const script = `
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+img, logs = c.images.build(path=sys.argv[2], tag='pybuilt:latest', rm=True)
+print(img.tags, img.labels['made.by'])
+print(any('py-build-step' in l.get('stream', '') for l in logs))
+print(c.containers.run('pybuilt:latest', remove=True).decode().strip())
+try:
+    c.images.build(path=sys.argv[3])
+except docker.errors.BuildError as e:
+    print('BuildError', e.msg)
+`;
+  const bad = context({ Dockerfile: 'FROM busybox\nRUN exit 7\n' });
+  const { stdout } = await execFileP('python3', ['-c', script, d.host, dir, bad], { timeout: 180_000 });
+  assert.equal(stdout, "['pybuilt:latest'] docker-py\nTrue\npy-image-ok\nBuildError The command '/bin/sh -c exit 7' returned a non-zero code: 7\n");
+});
