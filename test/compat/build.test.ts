@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemon, importBusybox, destroyDaemon, REPO, type TestDaemon } from '../helpers/daemon.js';
 
 const execFileP = promisify(execFile);
 let d: TestDaemon;
@@ -143,4 +143,46 @@ except docker.errors.BuildError as e:
   const bad = context({ Dockerfile: 'FROM busybox\nRUN exit 7\n' });
   const { stdout } = await execFileP('python3', ['-c', script, d.host, dir, bad], { timeout: 180_000 });
   assert.equal(stdout, "['pybuilt:latest'] docker-py\nTrue\npy-image-ok\nBuildError The command '/bin/sh -c exit 7' returned a non-zero code: 7\n");
+});
+
+test('docker-compose 1.29: a service with build: is built and runs', async () => {
+  const dir = context({
+    'docker-compose.yml': 'version: "3"\nservices:\n  app:\n    build:\n      context: ./app\n      args:\n        MSG: from-compose\n    image: composebuilt:latest\n',
+    'app/Dockerfile': 'FROM busybox\nARG MSG\nRUN echo "$MSG" > /msg\nCMD ["cat", "/msg"]\n',
+  });
+  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile('docker-compose', ['-p', 'berthbuild', ...args], { cwd: dir, env: d.env, timeout: 180_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end();
+  });
+  const b = await run(['build']);
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  assert.match(b.stdout + b.stderr, /Successfully tagged composebuilt:latest/);
+  const r = await run(['run', '--rm', 'app']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'from-compose');
+  await run(['down']);
+});
+
+test('berth build and berth commit', async () => {
+  const berth = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(join(REPO, 'bin/berth'), args, { env: d.env, timeout: 180_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end();
+  });
+  const dir = context({ Dockerfile: 'FROM busybox\nCOPY hi.txt /hi.txt\nCMD ["cat", "/hi.txt"]\n', 'hi.txt': 'hi from berth build\n' });
+  const b = await berth(['build', '-t', 'berthbuilt', dir]);
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  assert.match(b.stdout, /Step 2\/3 : COPY hi.txt \/hi.txt\n ---> [0-9a-f]{12}\n/);
+  assert.match(b.stdout, /Successfully tagged berthbuilt:latest\n/);
+  assert.equal((await berth(['run', '--rm', 'berthbuilt'])).stdout, 'hi from berth build\n');
+  assert.equal((await berth(['run', '--name', 'bc1', 'berthbuilt', 'sh', '-c', 'echo more >> /hi.txt'])).code, 0);
+  const c = await berth(['commit', '--change', 'ENV ADDED=yes', 'bc1', 'berthcommitted:v2']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const r = await berth(['run', '--rm', 'berthcommitted:v2', 'sh', '-c', 'cat /hi.txt; echo $ADDED']);
+  assert.equal(r.stdout, 'hi from berth build\nmore\nyes\n');
+  await berth(['rm', 'bc1']);
 });
