@@ -88,6 +88,46 @@ test('multi-stage build with COPY --from and a scratch final stage', async () =>
   assert.equal(layers.stdout.trim(), '1');
 });
 
+test('ONBUILD triggers, --target, SHELL, ADD of a local tar, COPY globs with --chown/--chmod, config instructions', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox AS base',
+      'ONBUILD RUN echo triggered > /trig',
+      'FROM base AS second',
+      'RUN echo second > /second',
+      'FROM base',
+      'SHELL ["/bin/sh", "-ec"]',
+      'RUN echo "app:x:1234:1234::/:/bin/sh" >> /etc/passwd && echo "app:x:1234:" >> /etc/group',
+      'ADD bundle.tar /opt/',
+      'COPY --chown=app:app --chmod=600 *.conf /etc/confs/',
+      'HEALTHCHECK --interval=5s --retries=2 CMD true',
+      'EXPOSE 8080/udp 9000',
+      'USER app',
+      'STOPSIGNAL SIGINT',
+      'CMD ls -n /etc/confs/*.conf | while read m l u g rest; do echo $m $u $g ${rest##*/}; done; cat /opt/a/f.txt /trig; id -u; echo "$0"',
+    ].join('\n'),
+    'one.conf': '1\n', 'two.conf': '2\n', 'tree/a/f.txt': 'in tar\n',
+  });
+  await execFileP('tar', ['-cf', join(dir, 'bundle.tar'), '-C', join(dir, 'tree'), 'a']);
+  const t = await d.docker(['build', '--target', 'second', '-t', 'second', dir], { timeout: 180_000 });
+  assert.equal(t.code, 0, t.stderr + t.stdout);
+  assert.match(t.stdout, /Step 3\/4 : FROM base AS second\n ---> [0-9a-f]{12}\n# Executing 1 build trigger\n/);
+  assert.equal((await d.docker(['run', '--rm', 'second', 'cat', '/trig', '/second'])).stdout, 'triggered\nsecond\n');
+  const b = await d.docker(['build', '--label', 'extra=yes', '-t', 'full', dir], { timeout: 180_000 });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  const r = await d.docker(['run', '--rm', 'full']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.replace(/ +/g, ' '), '-rw------- 1234 1234 one.conf\n-rw------- 1234 1234 two.conf\nin tar\ntriggered\n1234\n/bin/sh\n');
+  const cfg = JSON.parse((await d.docker(['image', 'inspect', '-f', '{{json .Config}}', 'full'])).stdout);
+  assert.deepEqual(cfg.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9, Retries: 2 });
+  assert.deepEqual(Object.keys(cfg.ExposedPorts).sort(), ['8080/udp', '9000/tcp']);
+  assert.equal(cfg.User, 'app');
+  assert.equal(cfg.StopSignal, 'SIGINT');
+  assert.deepEqual(cfg.Shell, ['/bin/sh', '-ec']);
+  assert.equal(cfg.Labels.extra, 'yes');
+  assert.deepEqual(cfg.Cmd.slice(0, 2), ['/bin/sh', '-ec']);
+});
+
 test('a failing RUN gives Docker\'s message and the command\'s exit code; parse errors are 400s', async () => {
   const dir = context({ Dockerfile: 'FROM busybox\nRUN echo before-failing && exit 3\nRUN echo never\n' });
   const b = await d.docker(['build', dir], { timeout: 120_000 });
