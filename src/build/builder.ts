@@ -96,6 +96,7 @@ export class Build {
   private globalArgs = new Map<string, string | undefined>();
   private readonly usedArgs = new Set<string>();
   private out: (m: BuildMessage) => void = () => undefined;
+  private signal?: AbortSignal;
   private step = 0;
   private total = 0;
 
@@ -164,13 +165,15 @@ export class Build {
   }
 
   /** Runs every step; returns the final image id. Messages go to `out` (Docker's JSON stream). */
-  async run(out: (m: BuildMessage) => void): Promise<string> {
+  async run(out: (m: BuildMessage) => void, signal?: AbortSignal): Promise<string> {
     this.out = this.opts.quiet ? () => undefined : out;
+    this.signal = signal;
     this.total = this.plan.length;
     let final: ImageRecord | undefined;
     let ok = false;
     try {
       for (const ins of this.plan) {
+        if (signal?.aborted) throw new Error('build cancelled');
         this.step++;
         this.say(`Step ${this.step}/${this.total} : ${ins.original}\n`);
         await this.dispatch(ins);
@@ -347,7 +350,7 @@ export class Build {
     try {
       code = await this.runAttached(id);
     } catch (err) {
-      if (this.opts.forceRm) await this.removeContainer(id).catch(() => undefined);
+      if (this.opts.forceRm || this.signal?.aborted) await this.removeContainer(id).catch(() => undefined);
       throw err;
     }
     if (code !== 0) {
@@ -390,7 +393,17 @@ export class Build {
     });
     const exited = this.containers.wait(id, 'next-exit');
     await this.containers.start(id);
-    const { StatusCode } = await exited;
+    // A client that goes away cancels the build: the running step is killed (and removed below).
+    const cancel = () => { void this.containers.kill(id, 'SIGKILL').catch(() => undefined); };
+    this.signal?.addEventListener('abort', cancel, { once: true });
+    if (this.signal?.aborted) cancel();
+    let StatusCode: number;
+    try {
+      ({ StatusCode } = await exited);
+    } finally {
+      this.signal?.removeEventListener('abort', cancel);
+    }
+    if (this.signal?.aborted) throw new Error('build cancelled');
     // Output may trail the exit a little; don't wait forever for it.
     await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const dec of Object.values(decoders)) { const rest = dec.end(); if (rest) this.say(rest); }

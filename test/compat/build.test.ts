@@ -1,7 +1,7 @@
 // docker build (the classic builder), docker commit and docker-py's images.build against berthd.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,6 +147,24 @@ test('a failing RUN gives Docker\'s message and the command\'s exit code; parse 
   const m = await d.docker(['build', missing], { timeout: 60_000 });
   assert.equal(m.code, 1);
   assert.match(m.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nothere\.txt: file does not exist/);
+});
+
+test('a client that goes away cancels the build: the running step is killed and removed', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo started-long-step && sleep 60\n' });
+  const child = spawn('docker', ['build', dir], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no step output: ${out}`)), 60_000);
+    child.stdout.on('data', (c) => { out += c; if (out.includes('started-long-step')) { clearTimeout(t); resolve(); } });
+  });
+  const t0 = Date.now();
+  child.kill('SIGKILL');
+  for (;;) {
+    const ps = await d.docker(['ps', '-aq']);
+    if (ps.stdout === '') break;
+    assert.ok(Date.now() - t0 < 15_000, `build container still there: ${ps.stdout}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 });
 
 test('docker commit: a changed file and --change CMD are in the new image', async () => {

@@ -30,7 +30,7 @@ export interface BuildBackend {
    * then gives the function that runs the steps; a failed step throws an error
    * with an optional numeric `code` (the command's exit status).
    */
-  prepare(context: Readable, req: BuildRequest): Promise<{ run(out: (m: BuildStreamMessage) => void): Promise<string>; cleanup(): void }>;
+  prepare(context: Readable, req: BuildRequest): Promise<{ run(out: (m: BuildStreamMessage) => void, signal?: AbortSignal): Promise<string>; cleanup(): void }>;
   commit(opts: {
     container: string; repo?: string; tag?: string; comment?: string; author?: string; pause: boolean; changes: string[];
     config?: Record<string, any>;
@@ -71,8 +71,11 @@ export function buildRoutes(r: Router, be: BuildBackend): void {
     // From here on the answer is a 200 JSON stream; a failure is its last message.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     const write = (m: BuildStreamMessage) => { if (!ctx.res.destroyed) ctx.res.write(JSON.stringify(m) + '\r\n'); };
+    // The client going away (Ctrl-C on docker build) cancels the build.
+    const ac = new AbortController();
+    ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
     try {
-      await build.run(write);
+      await build.run(write, ac.signal);
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const code = (err as { code?: unknown }).code;
