@@ -98,7 +98,8 @@ class Copier {
         if (!st.isDirectory()) throw invalidArgument(`${this.o.cmd} failed: cannot copy to ${dir}: ${cur} is not a directory`);
       } catch (err) {
         if (!hasCode(err, 'ENOENT')) throw err;
-        mkdirSync(host, { mode: 0o755 });
+        // `host` is resolved inside the root; what is missing of it is plain new directories.
+        mkdirSync(host, { recursive: true, mode: 0o755 });
       }
     }
     return resolveInRoot(this.rootfs, dir);

@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startDaemon, importBusybox, destroyDaemon, REPO, type TestDaemon } from '../helpers/daemon.js';
@@ -165,6 +166,31 @@ test('a client that goes away cancels the build: the running step is killed and 
     assert.ok(Date.now() - t0 < 15_000, `build container still there: ${ps.stdout}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+});
+
+test('a hostile context tar is refused with a 400 and writes nothing outside', async () => {
+  const tar = (await import('tar-stream')).default;
+  const pack = tar.pack();
+  pack.entry({ name: 'Dockerfile' }, 'FROM busybox\n');
+  pack.entry({ name: '../../escaped-by-build' }, 'x');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  const body = Buffer.concat(chunks);
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, method: 'POST', path: '/v1.50/build?t=hostile', headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length } }, (r) => {
+      let text = '';
+      r.on('data', (c) => { text += c; });
+      r.on('end', () => resolve({ status: r.statusCode!, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assert.equal(res.status, 400);
+  assert.match(JSON.parse(res.text).message, /escapes/);
+  assert.equal(existsSync(join(d.dataRoot, 'escaped-by-build')), false);
+  assert.equal(existsSync(join(d.dataRoot, '..', 'escaped-by-build')), false);
+  assert.equal((await d.docker(['images', '-q', 'hostile'])).stdout, '');
 });
 
 test('docker commit: a changed file and --change CMD are in the new image', async () => {
