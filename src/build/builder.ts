@@ -17,7 +17,8 @@ import { resolveUser } from '../runtime/index.js';
 import { parseDockerfile, parseError, parseInstruction, nameValues, type Dockerfile, type Instruction } from './parser.js';
 import { expandWord, expandWords, type Env } from './lex.js';
 import { commitImage } from './commit.js';
-import { copyInto } from './copy.js';
+import { copyInto, matchSources } from './copy.js';
+import { cacheKey, contentDigest, type BuildCache } from './cache.js';
 
 export interface BuildMessage {
   stream?: string;
@@ -39,6 +40,8 @@ export interface BuildDeps {
   /** Where build contexts are unpacked. */
   tmpDir: string;
   log: Logger;
+  /** Step images to reuse; without it every step runs and only the result is kept. */
+  cache?: BuildCache;
   /** Fetches a FROM image that is not here; without it a missing image is an error. */
   pull?: (ref: string, onProgress: (m: BuildMessage) => void) => Promise<void>;
 }
@@ -201,6 +204,8 @@ export class Build {
 
   /** Intermediate images are not kept (there is no build cache yet), except the result and those a kept container uses. */
   private async dropIntermediates(keep: string | undefined, _ok: boolean): Promise<void> {
+    // With a cache the step images are the cache (untagged ones that have children are hidden from `docker images`, as Docker does).
+    if (this.d.cache) return;
     for (const id of [...this.intermediate].reverse()) {
       if (id === keep) continue;
       if (this.images.tryGet(id)?.repoTags.length) continue;
@@ -328,6 +333,29 @@ export class Build {
     s.image = img;
   }
 
+  /** The key of the current step on the stage's image: the instruction, the ARGs in scope, and `extra`. */
+  private key(ins: Instruction, extra: unknown): string {
+    return cacheKey([this.stage.image.id, ins.cmd, ins.original, [...this.stage.args], extra]);
+  }
+
+  /** On a cache hit the step's earlier image becomes the stage's, and Docker's "Using cache" is shown. */
+  private useCache(key: string): boolean {
+    if (!this.d.cache || this.opts.noCache) return false;
+    const id = this.d.cache.get(key);
+    const img = id ? this.images.tryGet(id) : undefined;
+    if (!img) return false;
+    this.stage.image = img;
+    this.stage.config = structuredClone(img.config.config ?? {});
+    this.intermediate.add(img.id);
+    this.say(' ---> Using cache\n');
+    this.say(` ---> ${shortId(img.id)}\n`);
+    return true;
+  }
+
+  private remember(key: string, parentId: string): void {
+    this.d.cache?.put(key, this.stage.image.id, parentId);
+  }
+
   private shell(): string[] { return this.stage.config.Shell?.length ? this.stage.config.Shell : DEFAULT_SHELL; }
 
   // ---------------------------------------------------------------- steps
@@ -344,6 +372,9 @@ export class Build {
     const s = this.stage;
     const cmd = ins.json ?? [...this.shell(), ins.rest];
     const argEnv = this.argEnv();
+    const key = this.key(ins, { cmd, argEnv });
+    if (this.useCache(key)) return;
+    const parentId = s.image.id;
     const id = await this.createContainer(s.image, cmd, argEnv);
     this.say(` ---> Running in ${shortId(id)}\n`);
     let code: number;
@@ -359,13 +390,14 @@ export class Build {
     }
     // Docker records the build args a RUN saw: "|1 A=b /bin/sh -c …".
     const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
-    await this.finishContainerStep(id, createdBy, true);
+    await this.finishContainerStep(id, createdBy, true, () => this.remember(key, parentId));
   }
 
-  private async finishContainerStep(id: string, createdBy: string, withLayer: boolean): Promise<void> {
+  private async finishContainerStep(id: string, createdBy: string, withLayer: boolean, committed: () => void): Promise<void> {
     const rm = this.opts.rm !== false || !!this.opts.forceRm;
     try {
       await this.commit(createdBy, withLayer ? id : undefined);
+      committed();
     } catch (err) {
       if (this.opts.forceRm) await this.removeContainer(id).catch(() => undefined);
       throw err;
@@ -428,6 +460,16 @@ export class Build {
       if (!/^[0-7]{3,4}$/.test(chmod)) throw invalidArgument(`invalid chmod parameter: ${chmod}`);
       mode = parseInt(chmod, 8);
     }
+    let contentKey: string;
+    if (from) contentKey = `from:${(await this.fromSource(this.expand(from))).id}`;
+    else {
+      // What the sources hold now (a missing one fails later, with Docker's message).
+      const found = sources.flatMap((x) => matchSources(this.contextDir, x)).map((rel) => resolveInRoot(this.contextDir, rel));
+      contentKey = contentDigest(found);
+    }
+    const key = this.key(ins, { sources, dest, chown, chmod, contentKey });
+    if (this.useCache(key)) return;
+    const parentId = s.image.id;
     const id = await this.createContainer(s.image, [...this.shell(), `#(nop) ${ins.original}`]);
     try {
       await this.withMountedRoot(id, async (rootfs) => {
@@ -449,6 +491,7 @@ export class Build {
         }
       });
       await this.commit(`/bin/sh -c #(nop) ${ins.cmd} ${sources.join(' ')} in ${dest} `, id);
+      this.remember(key, parentId);
     } finally {
       await this.removeContainer(id).catch(() => undefined);
     }
@@ -555,11 +598,14 @@ export class Build {
       default:
         throw parseError(ins.line, `unknown instruction: ${ins.cmd}`);
     }
+    const key = this.key(ins, { config: c, author: s.author ?? null });
+    if (this.useCache(key)) return;
+    const parentId = s.image.id;
     // As Docker's classic builder: a container carries the step, then the config is committed.
     const createdBy = [...this.shell(), `#(nop)  ${ins.original}`].join(' ');
     const id = await this.createContainer(s.image, [...this.shell(), `#(nop)  ${ins.original}`]);
     this.say(` ---> Running in ${shortId(id)}\n`);
-    await this.finishContainerStep(id, createdBy, false);
+    await this.finishContainerStep(id, createdBy, false, () => this.remember(key, parentId));
   }
 }
 

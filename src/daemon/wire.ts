@@ -22,6 +22,7 @@ import {
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
 import { buildBackend } from './build-backend.js';
+import { BuildCache } from '../build/index.js';
 import { networkPlumbing } from './network-plumbing.js';
 import { specBuilder } from './spec-builder.js';
 
@@ -140,9 +141,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       events('network', 'disconnect', net, { container: c.Id });
     },
   });
-  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events });
+  const buildCache = new BuildCache(db);
+  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id) });
   imageRoutes(router, imagesBe);
-  buildRoutes(router, buildBackend({ images, containers, rootfs, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
+  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];

@@ -62,10 +62,47 @@ test('docker build: ARG/ENV, WORKDIR, COPY with .dockerignore, RUN, CMD; docker 
   const env = await d.docker(['image', 'inspect', '-f', '{{json .Config.Env}} {{.Config.WorkingDir}} {{.Id}}', 'built:one']);
   assert.match(env.stdout, /"GREETING=hello berth","PLAIN=berth"\] \/app sha256:/);
   assert.ok(env.stdout.includes(`sha256:${id}`));
-  // Only the result is kept: no dangling step images, no leftover containers.
-  const imgs = await d.docker(['images', '-a', '--format', '{{.Repository}}:{{.Tag}}']);
+  // Step images are the build cache: hidden from `docker images` (as Docker's), shown with -a; no leftover containers.
+  const imgs = await d.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
   assert.deepEqual(imgs.stdout.trim().split('\n').sort(), ['built:one', 'busybox:latest']);
+  const all = await d.docker(['images', '-a', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.equal(all.stdout.trim().split('\n').filter((l) => l === '<none>:<none>').length, 5);
   assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
+});
+
+test('build cache: an unchanged step is reused, a changed file rebuilds from its COPY on, --no-cache runs all; builder prune', async () => {
+  const dir = context({
+    Dockerfile: 'FROM busybox\nARG V=1\nRUN echo ran-first-run\nCOPY data.txt /data.txt\nRUN echo ran-after-copy; cat /data.txt\nCMD ["cat", "/data.txt"]\n',
+    'data.txt': 'version one\n',
+  });
+  const first = await d.docker(['build', '-t', 'cached', dir], { timeout: 180_000 });
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  assert.doesNotMatch(first.stdout, /Using cache/);
+  const again = await d.docker(['build', '-t', 'cached', dir], { timeout: 180_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.match(/ ---> Using cache\n/g)?.length, 5);
+  assert.doesNotMatch(again.stdout, /\nran-first-run\n|\nran-after-copy\n|Running in/);
+  const id = (s: string) => /Successfully built ([0-9a-f]{12})/.exec(s)?.[1];
+  assert.equal(id(again.stdout), id(first.stdout));
+  // A different build arg value misses from the ARG's dependants on; a changed file from its COPY on.
+  const arg = await d.docker(['build', '--build-arg', 'V=2', dir], { timeout: 180_000 });
+  assert.match(arg.stdout, /\nran-first-run\n/);
+  writeFileSync(join(dir, 'data.txt'), 'version two\n');
+  const changed = await d.docker(['build', '-t', 'cached', dir], { timeout: 180_000 });
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.equal(changed.stdout.match(/ ---> Using cache\n/g)?.length, 2);
+  assert.doesNotMatch(changed.stdout, /\nran-first-run\n/);
+  assert.match(changed.stdout, /\nran-after-copy\nversion two\n/);
+  assert.equal((await d.docker(['run', '--rm', 'cached'])).stdout, 'version two\n');
+  const none = await d.docker(['build', '--no-cache', '-t', 'cached', dir], { timeout: 180_000 });
+  assert.doesNotMatch(none.stdout, /Using cache/);
+  assert.match(none.stdout, /\nran-first-run\n/);
+  const prune = await d.docker(['builder', 'prune', '-f']);
+  assert.equal(prune.code, 0, prune.stderr);
+  assert.match(prune.stdout, /Total reclaimed space/);
+  const after = await d.docker(['build', '-t', 'cached', dir], { timeout: 180_000 });
+  assert.doesNotMatch(after.stdout, /Using cache/);
+  assert.equal((await d.docker(['run', '--rm', 'cached'])).stdout, 'version two\n');
 });
 
 test('multi-stage build with COPY --from and a scratch final stage', async () => {

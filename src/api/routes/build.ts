@@ -31,6 +31,8 @@ export interface BuildBackend {
    * with an optional numeric `code` (the command's exit status).
    */
   prepare(context: Readable, req: BuildRequest): Promise<{ run(out: (m: BuildStreamMessage) => void, signal?: AbortSignal): Promise<string>; cleanup(): void }>;
+  /** `docker builder prune`: drops the build cache. */
+  prune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
   commit(opts: {
     container: string; repo?: string; tag?: string; comment?: string; author?: string; pause: boolean; changes: string[];
     config?: Record<string, any>;
@@ -85,6 +87,8 @@ export function buildRoutes(r: Router, be: BuildBackend): void {
     }
     ctx.res.end();
   });
+
+  r.post('/build/prune', async (ctx) => ctx.json(200, await be.prune()));
 
   r.post('/commit', async (ctx) => {
     const container = ctx.query.get('container');
