@@ -245,6 +245,18 @@ test('docker commit: a changed file and --change CMD are in the new image', asyn
   const a = await d.docker(['image', 'inspect', '-f', '{{.Author}} {{.Comment}}', 'committed:v1']);
   assert.equal(a.stdout.trim(), 'tester my change');
   await d.docker(['rm', 'tocommit']);
+  // A running container is paused while its changes are read, and runs on afterwards.
+  const live = await d.docker(['run', '-d', '--name', 'livecommit', 'busybox', 'sh', '-c', 'echo live > /live; while true; do sleep 0.1; done']);
+  assert.equal(live.code, 0, live.stderr);
+  for (let i = 0; i < 50 && (await d.docker(['exec', 'livecommit', 'cat', '/live'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const lc = await d.docker(['commit', 'livecommit', 'committed:live']);
+  assert.equal(lc.code, 0, lc.stderr);
+  assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}}', 'livecommit'])).stdout.trim(), 'running');
+  assert.equal((await d.docker(['run', '--rm', 'committed:live', 'cat', '/live'])).stdout, 'live\n');
+  await d.docker(['rm', '-f', 'livecommit']);
+  const missing = await d.docker(['commit', 'no-such-ctr-q', 'x:y']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No such container: no-such-ctr-q/);
 });
 
 test('docker-py: images.build returns the image and its log', async () => {
