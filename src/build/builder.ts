@@ -605,7 +605,25 @@ export class Build {
     const createdBy = [...this.shell(), `#(nop)  ${ins.original}`].join(' ');
     const id = await this.createContainer(s.image, [...this.shell(), `#(nop)  ${ins.original}`]);
     this.say(` ---> Running in ${shortId(id)}\n`);
-    await this.finishContainerStep(id, createdBy, false, () => this.remember(key, parentId));
+    let withLayer = false;
+    if (ins.cmd === 'WORKDIR') {
+      // As Docker, WORKDIR makes its directory (root's, 0755) in the image; a layer only when it was missing.
+      const dir = c.WorkingDir!;
+      await this.withMountedRoot(id, async (rootfs) => {
+        const host = resolveInRoot(rootfs, dir);
+        try {
+          if (!statSync(host).isDirectory()) throw invalidArgument(`mkdir ${dir}: not a directory`);
+        } catch (err) {
+          if (!hasCode(err, 'ENOENT')) throw err;
+          mkdirSync(host, { recursive: true, mode: 0o755 });
+          withLayer = true;
+        }
+      }).catch(async (err) => {
+        if (this.opts.forceRm) await this.removeContainer(id).catch(() => undefined);
+        throw err;
+      });
+    }
+    await this.finishContainerStep(id, createdBy, withLayer, () => this.remember(key, parentId));
   }
 }
 

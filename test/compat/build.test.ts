@@ -142,6 +142,7 @@ test('ONBUILD triggers, --target, SHELL, ADD of a local tar, COPY globs with --c
       'EXPOSE 8080/udp 9000',
       'USER app',
       'STOPSIGNAL SIGINT',
+      'WORKDIR /made/by/workdir',
       'CMD ls -n /etc/confs/*.conf | while read m l u g rest; do echo $m $u $g ${rest##*/}; done; cat /opt/a/f.txt /trig; id -u; echo "$0"',
     ].join('\n'),
     'one.conf': '1\n', 'two.conf': '2\n', 'tree/a/f.txt': 'in tar\n',
@@ -164,6 +165,9 @@ test('ONBUILD triggers, --target, SHELL, ADD of a local tar, COPY globs with --c
   assert.deepEqual(cfg.Shell, ['/bin/sh', '-ec']);
   assert.equal(cfg.Labels.extra, 'yes');
   assert.deepEqual(cfg.Cmd.slice(0, 2), ['/bin/sh', '-ec']);
+  // WORKDIR made its directory in the image (not only when a container starts there).
+  const wd = await d.docker(['run', '--rm', '-w', '/', '-u', '0', 'full', 'sh', '-c', 'ls -ld /made/by/workdir | cut -c1-10']);
+  assert.equal(wd.stdout, 'drwxr-xr-x\n');
 });
 
 test('a failing RUN gives Docker\'s message and the command\'s exit code; parse errors are 400s', async () => {
