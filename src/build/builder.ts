@@ -59,6 +59,8 @@ export interface BuildOptions {
   forceRm?: boolean;
   target?: string;
   networkMode?: string;
+  /** Resources and hosts for RUN containers (Memory, CpuShares, ShmSize, ExtraHosts, Ulimits, …, as in a HostConfig). */
+  hostConfig?: Record<string, unknown>;
 }
 
 /** A failed RUN: Docker's message, and the command's status as the error code. */
@@ -301,7 +303,7 @@ export class Build {
   private async createContainer(image: ImageRecord, cmd: string[], env: string[] = []): Promise<string> {
     const { Id } = await this.containers.create({
       Image: image.id, Cmd: cmd, Entrypoint: [''], Env: env, Labels: {},
-      HostConfig: { NetworkMode: this.opts.networkMode || 'default' },
+      HostConfig: { ...(this.opts.hostConfig ?? {}), NetworkMode: this.opts.networkMode || 'default' },
     }, {});
     return Id;
   }

@@ -191,6 +191,13 @@ test('a failing RUN gives Docker\'s message and the command\'s exit code; parse 
   assert.match(m.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nothere\.txt: file does not exist/);
 });
 
+test('RUN containers get --network, --add-host and resource limits', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN grep myhost /etc/hosts; ls /sys/class/net; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max\n' });
+  const b = await d.docker(['build', '--network', 'none', '--add-host', 'myhost:10.9.8.7', '--memory', '64m', dir], { timeout: 120_000 });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  assert.match(b.stdout, /10\.9\.8\.7\s+myhost\nlo\n67108864\n/);
+});
+
 test('a client that goes away cancels the build: the running step is killed and removed', async () => {
   const dir = context({ Dockerfile: 'FROM busybox\nRUN echo started-long-step && sleep 60\n' });
   const child = spawn('docker', ['build', dir], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -22,6 +22,7 @@ export interface BuildRequest {
   forceRm: boolean;
   target?: string;
   networkMode?: string;
+  hostConfig: Record<string, unknown>;
 }
 
 export interface BuildBackend {
@@ -37,6 +38,36 @@ export interface BuildBackend {
     container: string; repo?: string; tag?: string; comment?: string; author?: string; pause: boolean; changes: string[];
     config?: Record<string, any>;
   }): Promise<string>;
+}
+
+/** The resource and host options of RUN containers, as HostConfig fields. */
+function runHostConfig(ctx: Ctx): Record<string, unknown> {
+  const hc: Record<string, unknown> = {};
+  const ints: [string, string][] = [['memory', 'Memory'], ['memswap', 'MemorySwap'], ['cpushares', 'CpuShares'], ['cpuperiod', 'CpuPeriod'], ['cpuquota', 'CpuQuota'], ['shmsize', 'ShmSize']];
+  for (const [q, field] of ints) {
+    const v = ctx.query.get(q);
+    if (v === null || v === '') continue;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw invalidArgument(`invalid ${q}: ${v}`);
+    if (n !== 0) hc[field] = n;
+  }
+  const cpuset = ctx.query.get('cpusetcpus');
+  if (cpuset) hc.CpusetCpus = cpuset;
+  const hosts = ctx.query.getAll('extrahosts').flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
+  if (hosts.length) hc.ExtraHosts = hosts;
+  const ulimits = ctx.query.get('ulimits');
+  if (ulimits) {
+    try {
+      const v: unknown = JSON.parse(ulimits);
+      if (v !== null) {
+        if (!Array.isArray(v)) throw new Error('not a list');
+        hc.Ulimits = v;
+      }
+    } catch {
+      throw invalidArgument(`invalid ulimits JSON: ${ulimits}`);
+    }
+  }
+  return hc;
 }
 
 function jsonQuery<T>(ctx: Ctx, name: string, what: string): T | undefined {
@@ -69,6 +100,7 @@ export function buildRoutes(r: Router, be: BuildBackend): void {
       forceRm: ctx.qbool('forcerm'),
       target: ctx.query.get('target') || undefined,
       networkMode: ctx.query.get('networkmode') || undefined,
+      hostConfig: runHostConfig(ctx),
     });
     // From here on the answer is a 200 JSON stream; a failure is its last message.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
