@@ -142,9 +142,9 @@ export class Build {
   /** The instructions to run: up to the target stage, with the `labels` option as a last LABEL. */
   private static plan(file: Dockerfile, opts: BuildOptions): Instruction[] {
     const all = file.instructions;
-    if (!all.some((i) => i.cmd === 'FROM')) throw invalidArgument('the Dockerfile (Dockerfile) cannot be empty');
+    if (all.length === 0) throw invalidArgument(`the Dockerfile (${opts.dockerfile || 'Dockerfile'}) cannot be empty`);
     const firstFrom = all.findIndex((i) => i.cmd === 'FROM');
-    for (const i of all.slice(0, firstFrom)) {
+    for (const i of firstFrom < 0 ? all : all.slice(0, firstFrom)) {
       if (i.cmd !== 'ARG') throw parseError(i.line, `no build stage in current context`);
     }
     for (const i of all) validate(i, file.escape);
