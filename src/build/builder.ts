@@ -175,7 +175,6 @@ export class Build {
     this.signal = signal;
     this.total = this.plan.length;
     let final: ImageRecord | undefined;
-    let ok = false;
     try {
       for (const ins of this.plan) {
         if (signal?.aborted) throw new Error('build cancelled');
@@ -195,17 +194,16 @@ export class Build {
         this.say(`Successfully tagged ${familiarString(withDefaultTag(parseReference(t)))}\n`);
       }
       if (this.opts.quiet) out({ stream: `${final.id}\n` });
-      ok = true;
       return final.id;
     } finally {
-      await this.dropIntermediates(final?.id, ok);
+      await this.dropIntermediates(final?.id);
     }
   }
 
   private say(text: string): void { this.out({ stream: text }); }
 
   /** Intermediate images are not kept (there is no build cache yet), except the result and those a kept container uses. */
-  private async dropIntermediates(keep: string | undefined, _ok: boolean): Promise<void> {
+  private async dropIntermediates(keep: string | undefined): Promise<void> {
     // With a cache the step images are the cache (untagged ones that have children are hidden from `docker images`, as Docker does).
     if (this.d.cache) return;
     for (const id of [...this.intermediate].reverse()) {
