@@ -13,3 +13,5 @@ export { networkRoutes } from './routes/networks.js';
 export type { NetworksBackend } from './routes/networks.js';
 export { imageRoutes } from './routes/images.js';
 export type { ImagesBackend } from './routes/images.js';
+export { buildRoutes } from './routes/build.js';
+export type { BuildBackend, BuildRequest, BuildStreamMessage } from './routes/build.js';

@@ -32,11 +32,13 @@ const network = () => import('./commands/network.js');
 const system = () => import('./commands/system.js');
 const completion = () => import('./commands/completion.js');
 const cp = () => import('./commands/cp.js');
+const commitMod = () => import('./commands/commit.js');
 
 const e = (short: string, load: Loader, group?: Entry['group']): Entry => ({ short, load, group });
 
 const containerCommands: Record<string, Entry> = {
   attach: e('Attach local standard input, output, and error streams to a running container', L(start, 'attach')),
+  commit: e("Create a new image from a container's changes", L(commitMod, 'commit')),
   cp: e('Copy files/folders between a container and the local filesystem', L(cp, 'cp')),
   create: e('Create a new container', L(run, 'create')),
   exec: e('Execute a command in a running container', L(exec, 'exec')),
@@ -141,6 +143,7 @@ export const COMMANDS: Record<string, Entry> = {
   attach: { ...containerCommands.attach!, group: 'other' },
   completion: e('Generate the autocompletion script for the specified shell', L(completion, 'completion'), 'other'),
   cp: { ...containerCommands.cp!, group: 'other' },
+  commit: { ...containerCommands.commit!, group: 'other' },
   create: { ...containerCommands.create!, group: 'other' },
   events: e('Get real time events from the server', L(system, 'events'), 'other'),
   history: { ...imageCommands.history!, group: 'other' },

@@ -14,6 +14,8 @@ import type { DaemonConfig } from './config.js';
 export function imagesBackend(o: {
   cfg: DaemonConfig; log: Logger; images: ImageStore; content: LocalContentStore; unpacker: unpack.Unpacker;
   containers: ContainerService; events: EventSink;
+  /** Untagged images to leave out of a listing without `all` (build-cache step images that have children, as Docker). */
+  hidden?: (id: string) => boolean;
 }): ImagesBackend {
   const { images, containers } = o;
   const isInUse = (id: string) => containers.imageInUse(id);
@@ -22,9 +24,9 @@ export function imagesBackend(o: {
     maxConcurrentDownloads: o.cfg.maxConcurrentDownloads, maxConcurrentUploads: o.cfg.maxConcurrentUploads, log: o.log,
   });
   return {
-    list: ({ filters }) => {
+    list: ({ all: showAll, filters }) => {
       const all = containers.list();
-      return images.list(filters).map((rec) => ({ ...images.toApiSummary(rec), Containers: all.filter((c) => c.ImageId === rec.id).length }));
+      return images.list(filters).filter((rec) => showAll || rec.repoTags.length > 0 || rec.repoDigests.length > 0 || !o.hidden?.(rec.id)).map((rec) => ({ ...images.toApiSummary(rec), Containers: all.filter((c) => c.ImageId === rec.id).length }));
     },
     inspect: (name) => images.toApiInspect(images.get(name)),
     history: (name) => images.history(name),

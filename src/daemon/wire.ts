@@ -17,11 +17,13 @@ import { NetworkManager } from '../network/index.js';
 import { ContainerService, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
-  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, goArch,
+  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
   SERVER_VERSION,
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
+import { buildBackend } from './build-backend.js';
+import { BuildCache } from '../build/index.js';
 import { networkPlumbing } from './network-plumbing.js';
 import { specBuilder } from './spec-builder.js';
 
@@ -140,7 +142,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       events('network', 'disconnect', net, { container: c.Id });
     },
   });
-  imageRoutes(router, imagesBackend({ cfg, log, images, content, unpacker, containers, events }));
+  const buildCache = new BuildCache(db);
+  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id) });
+  imageRoutes(router, imagesBe);
+  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];

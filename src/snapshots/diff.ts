@@ -81,12 +81,18 @@ async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, 
   });
 }
 
-async function walk(pack: Pack, root: string, rel: string, seen: Map<string, string>): Promise<void> {
+export interface DiffOptions {
+  /** Leave out an entry (and, for a directory, what is under it); `rel` has no leading '/'. */
+  skip?: (rel: string, st: Stats) => boolean;
+}
+
+async function walk(pack: Pack, root: string, rel: string, seen: Map<string, string>, opts: DiffOptions): Promise<void> {
   const names = (await readdir(posix.join(root, rel))).sort();
   for (const name of names) {
     const r = rel ? `${rel}/${name}` : name;
     const abs = posix.join(root, r);
     const st: Stats = await lstat(abs);
+    if (opts.skip?.(r, st)) continue;
     const base: Header = { name: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     if (st.isCharacterDevice() && st.rdev === 0) {
       await addEntry(pack, { ...base, name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, type: 'file', size: 0, mode: 0o600 }, new Map(), Buffer.alloc(0));
@@ -98,7 +104,7 @@ async function walk(pack: Pack, root: string, rel: string, seen: Map<string, str
       if (lgetxattr(abs, OPAQUE_XATTR)?.toString() === 'y') {
         await addEntry(pack, { ...base, name: `${r}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o600 }, new Map(), Buffer.alloc(0));
       }
-      await walk(pack, root, r, seen);
+      await walk(pack, root, r, seen, opts);
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? seen.get(key) : undefined;
@@ -123,9 +129,9 @@ async function walk(pack: Pack, root: string, rel: string, seen: Map<string, str
 }
 
 /** An uncompressed OCI layer tar of the changes recorded in an overlay upper dir. */
-export function diff(upperDir: string): Readable {
+export function diff(upperDir: string, opts: DiffOptions = {}): Readable {
   const pack = tar.pack();
-  walk(pack, posix.resolve(upperDir), '', new Map()).then(
+  walk(pack, posix.resolve(upperDir), '', new Map(), opts).then(
     () => pack.finalize(),
     (err: Error) => pack.destroy(err),
   );

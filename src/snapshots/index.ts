@@ -2,7 +2,7 @@
 export { applyLayer, cleanEntryName, OPAQUE_XATTR, type ApplyOptions, type ApplyResult } from './apply.js';
 export { chainId, chainIds } from './chain.js';
 export { detectCompression, type Compression } from './decompress.js';
-export { diff } from './diff.js';
+export { diff, type DiffOptions } from './diff.js';
 export { isMounted, unmount } from './overlay.js';
 export {
   Snapshotter,

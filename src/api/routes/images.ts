@@ -1,4 +1,4 @@
-// /images/*, /auth, /build: parse, call the backend, stream JSON messages as Docker does.
+// /images/*, /auth: parse, call the backend, stream JSON messages as Docker does (/build is in build.ts).
 import type { Readable } from 'node:stream';
 import type { Router, Ctx } from '../server.js';
 import { invalidArgument } from '../../util/index.js';

@@ -78,7 +78,8 @@ async function tarStream(entries: Entry[]): Promise<Readable> {
       pack.destroy(err as Error);
     }
   })();
-  return pack as unknown as Readable;
+  // tar-stream packs are streamx streams: give the HTTP client a Node Readable.
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
 }
 
 function kvJSON(items: string[], env: NodeJS.ProcessEnv): string | undefined {
