@@ -13,3 +13,5 @@ export { networkRoutes } from './routes/networks.js';
 export type { NetworksBackend } from './routes/networks.js';
 export { imageRoutes } from './routes/images.js';
 export type { ImagesBackend } from './routes/images.js';
+export { archiveRoutes, encodePathStat } from './routes/archive.js';
+export type { ArchiveBackend } from './routes/archive.js';

@@ -5,3 +5,5 @@ export type { ContainerRecord, ContainerState, MountPoint, Status } from './type
 export { inspectView, listView, humanStatus, humanDuration, portList, mountView } from './view.js';
 export { signalNumber } from './signals.js';
 export { collectMounts, parseBind, parseApiMount } from './mounts.js';
+export { ContainerArchive, View, changes, goFileMode, statPath } from './archive.js';
+export type { ArchiveServiceDeps, Change, ContainerFilesystem, FilesystemProvider, FsMount, PathStat } from './archive.js';
