@@ -364,7 +364,7 @@ function parentDir(st: ExtractState, parentPath: string): { parts: string[]; hos
     } catch (err) {
       if (!hasCode(err, 'ENOENT')) throw err;
       checkWritable(st, parts);
-      mkdirSync(h, { mode: 0o755 });
+      mkdirSync(h, { recursive: true, mode: 0o755 }); // a link may point at a missing deeper path
     }
   }
   checkWritable(st, parts);
