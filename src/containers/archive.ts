@@ -39,6 +39,8 @@ export interface FsMount { destination: string; source: string; rw: boolean }
 export interface ContainerFilesystem {
   id: string;
   name: string;
+  /** The image as the user gave it (for events). */
+  image: string;
   /** The merged overlay, mounted while the call runs. */
   rootfs: string;
   upperDir: string;
@@ -579,12 +581,18 @@ export function changes(upperDir: string, lowerDirsBottomFirst: readonly string[
   const out: Change[] = [];
   const changedDirs = new Set<string>();
   const walk = (rel: string) => {
-    for (const name of readdirSync(posix.join(upperDir, rel)).sort()) {
+    let names: string[];
+    try { names = readdirSync(posix.join(upperDir, rel)).sort(); } catch (err) {
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) return; // a running container changed it meanwhile
+      throw err;
+    }
+    for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const path = '/' + r;
       if (INIT_PATHS.has(path)) continue;
       const abs = posix.join(upperDir, r);
-      const s = lstatSync(abs);
+      let s: Stats;
+      try { s = lstatSync(abs); } catch (err) { if (hasCode(err, 'ENOENT')) continue; throw err; }
       let kind: 0 | 1 | 2 | undefined;
       if (isWhiteout(s)) kind = 2;
       else if (s.isDirectory() && lgetxattr(abs, OPAQUE_XATTR)?.toString() === 'y' && below(r)) kind = 2; // replaced wholesale
@@ -638,7 +646,7 @@ export class ContainerArchive {
       // Entries are named after the requested path's last element (Docker's rebase),
       // whatever a symlink resolved to; the root is archived without a prefix.
       const name = stat.name === '/' ? '' : stat.name;
-      this.d.events?.('container', 'archive-path', fs.id, { name: fs.name });
+      this.d.events?.('container', 'archive-path', fs.id, { image: fs.image, name: fs.name });
       await streamTar(async (pack) => {
         if (st.isDirectory() || name) await addTree(pack, view, parts, name, new Map());
       }, (tarStream) => consume(stat, tarStream));
@@ -663,7 +671,7 @@ export class ContainerArchive {
       };
       checkWritable(st, dest);
       await extractTar(st, body);
-      this.d.events?.('container', 'extract-to-dir', fs.id, { name: fs.name });
+      this.d.events?.('container', 'extract-to-dir', fs.id, { image: fs.image, name: fs.name });
     });
   }
 
@@ -671,7 +679,7 @@ export class ContainerArchive {
   async export(ref: string, consume: (tar: Readable) => Promise<void>): Promise<void> {
     return this.d.containers.withFilesystem(ref, async (fs) => {
       const view = new View({ rootfs: fs.rootfs, mounts: [] });
-      this.d.events?.('container', 'export', fs.id, { name: fs.name });
+      this.d.events?.('container', 'export', fs.id, { image: fs.image, name: fs.name });
       await streamTar((pack) => addTree(pack, view, [], '', new Map()), consume);
     });
   }

@@ -652,7 +652,7 @@ export class ContainerService {
       }
       try {
         return await fn({
-          id, name: rec.Name, rootfs, upperDir, lowerDirs: rec.LayerDirs, readonlyRootfs: !!rec.HostConfig.ReadonlyRootfs,
+          id, name: rec.Name, image: rec.Image, rootfs, upperDir, lowerDirs: rec.LayerDirs, readonlyRootfs: !!rec.HostConfig.ReadonlyRootfs,
           // Anonymous and named volumes get their Source at create; tmpfs mounts exist only inside the container.
           mounts: rec.Mounts.filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, rw: m.RW })),
           user: () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import Docker from 'dockerode';
 import { REPO, startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const execFileP = promisify(execFile);
@@ -271,6 +272,14 @@ def mk(name, data):
     return buf.getvalue()
 print(ct.put_archive('/tmp', mk('py.txt', b'from python\\n')))
 print(ct.put_archive('/tmp', gzip.compress(mk('pygz.txt', b'gzipped\\n'))))
+for comp in ('bz2', 'xz'):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:' + comp) as t:
+        data = comp.encode() + b'\\n'
+        info = tarfile.TarInfo('py-' + comp + '.txt'); info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    ct.put_archive('/tmp', buf.getvalue())
+print(ct.exec_run(['cat', '/tmp/py-bz2.txt', '/tmp/py-xz.txt']).output.decode().split())
 stream, stat = ct.get_archive('/tmp/py.txt')
 t = tarfile.open(fileobj=io.BytesIO(b''.join(stream)))
 m = t.getmembers()[0]
@@ -291,6 +300,7 @@ except docker.errors.NotFound as e:
   assert.deepEqual(stdout.trim().split('\n'), [
     'True',
     'True',
+    "['bz2', 'xz']",
     'py.txt from python 0o600',
     'py.txt 12 0o600',
     'tmp True',
@@ -300,6 +310,29 @@ except docker.errors.NotFound as e:
     // docker-py addresses containers by ID, and dockerd names the container as the URL did.
     `NotFound Could not find the file /missing in container ${(await ok(['inspect', '-f', '{{.Id}}', 'cp-run'])).trim()}`,
   ]);
+});
+
+test('dockerode: putArchive and getArchive', async () => {
+  const docker = new Docker({ socketPath: d.socket });
+  const c = docker.getContainer('cp-run');
+  await c.putArchive(await makeTar([{ name: 'node.txt', data: 'from dockerode\n' }]), { path: '/tmp' });
+  const stream = await c.getArchive({ path: '/tmp/node.txt' });
+  const chunks: Buffer[] = [];
+  for await (const ch of stream as AsyncIterable<Buffer>) chunks.push(ch);
+  const extract = tar.extract();
+  const got: string[] = [];
+  extract.end(Buffer.concat(chunks));
+  for await (const entry of extract) {
+    let text = '';
+    for await (const b of entry) text += (b as Buffer).toString();
+    got.push(`${entry.header.name}=${text}`);
+  }
+  assert.deepEqual(got, ['node.txt=from dockerode\n']);
+  // infoArchive hands back the HEAD response: the stat is in its header.
+  const res = await c.infoArchive({ path: '/tmp/node.txt' }) as unknown as http.IncomingMessage;
+  res.resume();
+  const stat = JSON.parse(Buffer.from(String(res.headers['x-docker-container-path-stat']), 'base64').toString());
+  assert.deepEqual([stat.name, stat.size], ['node.txt', 15]);
 });
 
 test('hostile archives on PUT: nothing lands outside the container', async () => {
