@@ -174,6 +174,10 @@ const absOf = (parts: readonly string[]) => '/' + parts.join('/');
 export function statPath(view: View, ref: string, path: string): { stat: PathStat; parts: string[]; st: BigIntStats } {
   const absPath = posix.normalize('/' + path);
   const parts = view.resolve(path, followsFinal(path));
+  // Go's filepath.Base of the path with its trailing "/." kept (moby's
+  // PreserveTrailingDotOrSeparator): "dir/." is named "." and means "the
+  // directory's contents" to the docker CLI.
+  const dotted = path === '.' || path.endsWith('/.');
   let st: BigIntStats;
   try {
     st = lstatSync(view.host(parts), { bigint: true });
@@ -182,7 +186,7 @@ export function statPath(view: View, ref: string, path: string): { stat: PathSta
     throw new Error(`lstat ${absPath}: ${(err as Error).message}`, { cause: err });
   }
   if (followsFinal(path) && !st.isDirectory()) throw new Error(`lstat ${absPath}: not a directory`);
-  const name = absPath === '/' ? '/' : posix.basename(absPath.replace(/\/+$/, ''));
+  const name = dotted ? '.' : absPath === '/' ? '/' : posix.basename(absPath.replace(/\/+$/, ''));
   const linkTarget = st.isSymbolicLink() ? absOf(view.resolve(path, true)) : '';
   return {
     stat: { name, size: Number(st.size), mode: goFileMode(Number(st.mode)), mtime: goTime(st), linkTarget },
@@ -210,6 +214,7 @@ async function addTree(pack: Pack, view: View, parts: string[], name: string, se
     if (name) await tarAddEntry(pack, { ...base, name: `${name}/`, type: 'directory' }, tarXattrs(abs));
     let names: string[];
     try { names = readdirSync(abs).sort(); } catch (err) { if (hasCode(err, 'ENOENT')) return; throw err; }
+    // A "dir/." request gives "./", "./child": the docker CLI renames the "." prefix to its destination.
     for (const child of names) await addTree(pack, view, [...parts, child], name ? `${name}/${child}` : child, seen);
     return;
   }

@@ -115,6 +115,10 @@ test('docker cp running container -> host: file, directory, into a directory, an
   assert.equal(readlinkSync(join(out, 'dcopy', 'link')), 'one');
   await ok(['cp', 'cp-run:/data/d', out]); // existing dir: d goes inside
   assert.equal(readFileSync(join(out, 'd', 'one'), 'utf8'), 'one\n');
+  await ok(['cp', 'cp-run:/data/d/.', join(out, 'dotcopy')]); // "dir/.": the contents
+  assert.equal(readFileSync(join(out, 'dotcopy', 'e', 'two'), 'utf8'), 'two\n');
+  await ok(['cp', 'cp-run:/data/d/.', join(out, 'd')]); // into an existing dir: merged, no d/d
+  assert.equal(existsSync(join(out, 'd', 'd')), false);
 
   const r = await runBin('docker', ['cp', 'cp-run:/data/d', '-']);
   assert.equal(r.code, 0, r.stderr);
