@@ -100,6 +100,16 @@ function goTime(st: BigIntStats): string {
   return `${base}${frac}Z`;
 }
 
+/** An errno error's text without Node's host paths ("ENOTDIR: not a directory, lstat '/var/lib/…'" → "not a directory"). */
+const errnoText = (err: unknown) => (err as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '');
+
+/** Errors leaving this module name container paths only: errno errors lose their host paths. */
+function hideHostPaths(err: unknown): never {
+  const e = err as NodeJS.ErrnoException & { kind?: string };
+  if (e && e.kind === undefined && typeof e.errno === 'number') throw new Error(`${e.syscall ?? 'filesystem'}: ${errnoText(e)}`, { cause: err });
+  throw err;
+}
+
 const fileNotFound = (path: string, ref: string) => notFound(`Could not find the file ${path} in container ${ref}`);
 
 /** Docker treats `dir/` and `dir/.` as "the directory itself": the final symlink is followed. */
@@ -183,7 +193,7 @@ export function statPath(view: View, ref: string, path: string): { stat: PathSta
     st = lstatSync(view.host(parts), { bigint: true });
   } catch (err) {
     if (hasCode(err, 'ENOENT')) throw fileNotFound(path, ref);
-    throw new Error(`lstat ${absPath}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`lstat ${absPath}: ${errnoText(err)}`, { cause: err });
   }
   if (followsFinal(path) && !st.isDirectory()) throw new Error(`lstat ${absPath}: not a directory`);
   const name = dotted ? '.' : absPath === '/' ? '/' : posix.basename(absPath.replace(/\/+$/, ''));
@@ -640,7 +650,7 @@ export class ContainerArchive {
 
   /** HEAD /containers/{id}/archive */
   async stat(ref: string, path: string): Promise<PathStat> {
-    return this.d.containers.withFilesystem(ref, async (fs) => statPath(new View(fs), ref, path).stat);
+    return this.d.containers.withFilesystem(ref, async (fs) => statPath(new View(fs), ref, path).stat).catch(hideHostPaths);
   }
 
   /** GET /containers/{id}/archive: `consume` gets the stat and the tar; the filesystem stays mounted until it returns. */
@@ -655,7 +665,7 @@ export class ContainerArchive {
       await streamTar(async (pack) => {
         if (st.isDirectory() || name) await addTree(pack, view, parts, name, new Map());
       }, (tarStream) => consume(stat, tarStream));
-    });
+    }).catch(hideHostPaths);
   }
 
   /** PUT /containers/{id}/archive */
@@ -677,7 +687,7 @@ export class ContainerArchive {
       checkWritable(st, dest);
       await extractTar(st, body);
       this.d.events?.('container', 'extract-to-dir', fs.id, { image: fs.image, name: fs.name });
-    });
+    }).catch(hideHostPaths);
   }
 
   /** GET /containers/{id}/export: the merged rootfs (no volumes), as docker export. */
@@ -686,11 +696,11 @@ export class ContainerArchive {
       const view = new View({ rootfs: fs.rootfs, mounts: [] });
       this.d.events?.('container', 'export', fs.id, { image: fs.image, name: fs.name });
       await streamTar((pack) => addTree(pack, view, [], '', new Map()), consume);
-    });
+    }).catch(hideHostPaths);
   }
 
   /** GET /containers/{id}/changes (needs no mount: it reads the upper and lower dirs). */
   async changes(ref: string): Promise<Change[]> {
-    return this.d.containers.withFilesystem(ref, async (fs) => changes(fs.upperDir, fs.lowerDirs), { mount: false });
+    return this.d.containers.withFilesystem(ref, async (fs) => changes(fs.upperDir, fs.lowerDirs), { mount: false }).catch(hideHostPaths);
   }
 }

@@ -98,6 +98,13 @@ test('docker cp host -> running container: file into a dir, to a new name, a dir
   const ls = await ok(['exec', 'cp-run', 'sh', '-c', 'cat /tmp/hello.txt /tmp/renamed.txt /srv/a.txt /srv/sub/b.txt /tmp/tree/sub/b.txt']);
   assert.equal(ls, 'hello from host\nhello from host\nA\nB\nB\n');
 
+  // The docker CLI asks dockerd not to replace a directory with a file.
+  await ok(['exec', 'cp-run', 'mkdir', '/tmp/clash']);
+  writeFileSync(join(src, 'clash'), 'file\n');
+  const clash = await d.docker(['cp', join(src, 'clash'), 'cp-run:/tmp']);
+  assert.equal(clash.code, 1);
+  assert.equal(clash.stderr, 'Error response from daemon: cannot overwrite directory "/tmp/clash" with non-directory "/tmp"\n');
+
   const t = await makeTar([{ name: 'streamed/', type: 'directory', mode: 0o755 }, { name: 'streamed/s.txt', mode: 0o640, uid: 1234, gid: 4321, data: 'via stdin\n' }]);
   const r = await runBin('docker', ['cp', '-', 'cp-run:/tmp'], t);
   assert.equal(r.code, 0, r.stderr);
