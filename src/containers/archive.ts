@@ -10,12 +10,14 @@
 // Every host path comes from View.host() of a resolved container path, so it
 // is the rootfs or a mount source or below them.
 //
-// A running container can change its tree while we read or write it. Final
-// components are never followed (lstat, O_NOFOLLOW, lchown, lutimes), and the
-// real path of each parent directory is checked to be inside its root before
-// anything is written there. What remains is a container swapping a parent
-// directory for a symlink between that check and the write (dockerd closes
-// that with a chroot; Node has no openat2).
+// A running container can change its tree while we read or write it, e.g.
+// swap a directory for a symlink to / between our lookup and our use. So
+// directories are pinned: opened with O_NOFOLLOW, their real location checked
+// through /proc/self/fd/N, and everything below is reached through that fd
+// path; final components are never followed (lstat, O_NOFOLLOW, lchown,
+// lutimes, fchmod). Left open (dockerd closes them with a chroot): chmod of a
+// device node just created, the recursive removal of a directory an entry
+// replaces, and the metadata (not contents) of a stat'ed path.
 import { spawn } from 'node:child_process';
 import {
   constants as fsc, closeSync, fchmodSync, fchownSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
@@ -117,6 +119,9 @@ const followsFinal = (p: string) => p.endsWith('/') || p.endsWith('/.') || p ===
 
 interface ResolvedMount { dest: string[]; source: string; rw: boolean }
 
+const absOf = (parts: readonly string[]) => '/' + parts.join('/');
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+
 /** The container's tree as its processes see it: the rootfs with volumes and binds on top. */
 export class View {
   readonly rootfs: string;
@@ -142,6 +147,37 @@ export class View {
       }
     }
     return { root: this.rootfs, rest: [...parts] };
+  }
+
+  private readonly realRoots = new Map<string, string>();
+
+  /** The real (symlink-free) host path of a tree root: the rootfs or a mount source. */
+  realRoot(root: string): string {
+    let r = this.realRoots.get(root);
+    if (r === undefined) { r = realpathSync(root); this.realRoots.set(root, r); }
+    return r;
+  }
+
+  /** True when `parts` is exactly a mount's destination (its host path is the trusted mount source). */
+  isMountPoint(parts: readonly string[]): boolean {
+    return this.mounts.some((m) => m.dest.length === parts.length && m.dest.every((p, i) => parts[i] === p));
+  }
+
+  /**
+   * Open the directory at resolved container path `parts` and check where it
+   * really is. The fd pins it: paths through /proc/self/fd/N no longer depend
+   * on components a running container could swap for symlinks.
+   */
+  pinDir(parts: readonly string[]): number {
+    const fd = openSync(this.host(parts), fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+    try {
+      const real = readlinkSync(fdPath(fd));
+      if (!isWithin(this.realRoot(this.owner(parts).root), real)) throw invalidArgument(`${absOf(parts)}: path escapes the container`);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
   }
 
   /** Host path of an already resolved container path. */
@@ -178,7 +214,6 @@ export class View {
   }
 }
 
-const absOf = (parts: readonly string[]) => '/' + parts.join('/');
 
 /** Stat a container path as dockerd does (final symlink not followed unless the path ends in / or /.). */
 export function statPath(view: View, ref: string, path: string): { stat: PathStat; parts: string[]; st: BigIntStats } {
@@ -209,27 +244,44 @@ type Pack = tar.Pack;
 /**
  * Add container path `parts` (and what is below it) to `pack` as `name`
  * ('' = the root itself: only its children, unprefixed, as docker export).
+ * `at` is the host path to read it from: below the start, a path through the
+ * parent's pinned fd, so a container swapping a directory for a symlink
+ * mid-walk cannot make us read the host.
  */
-async function addTree(pack: Pack, view: View, parts: string[], name: string, seen: Map<string, string>): Promise<void> {
-  const abs = view.host(parts);
+async function addTree(pack: Pack, view: View, parts: string[], name: string, seen: Map<string, string>, at: string): Promise<void> {
   let st: Stats;
   try {
-    st = lstatSync(abs);
+    st = lstatSync(at);
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return; // removed while we walk
     throw err;
   }
   const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
   if (st.isDirectory()) {
-    if (name) await tarAddEntry(pack, { ...base, name: `${name}/`, type: 'directory' }, tarXattrs(abs));
-    let names: string[];
-    try { names = readdirSync(abs).sort(); } catch (err) { if (hasCode(err, 'ENOENT')) return; throw err; }
-    // A "dir/." request gives "./", "./child": the docker CLI renames the "." prefix to its destination.
-    for (const child of names) await addTree(pack, view, [...parts, child], name ? `${name}/${child}` : child, seen);
+    let fd: number;
+    try {
+      fd = view.isMountPoint(parts) || parts.length === 0 ? view.pinDir(parts) : openSync(at, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+    } catch (err) {
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ELOOP') || hasCode(err, 'ENOTDIR')) return; // changed under us
+      throw err;
+    }
+    try {
+      const dir = fdPath(fd);
+      if (name) await tarAddEntry(pack, { ...base, name: `${name}/`, type: 'directory' }, tarXattrs(`${dir}/.`)); // "/." : the dir, not the fd link
+      // A "dir/." request gives "./", "./child": the docker CLI renames the "." prefix to its destination.
+      for (const child of readdirSync(dir).sort()) {
+        const childParts = [...parts, child];
+        // A mount point is read from the mount's source, like the container sees it.
+        const childAt = view.isMountPoint(childParts) ? view.host(childParts) : `${dir}/${child}`;
+        await addTree(pack, view, childParts, name ? `${name}/${child}` : child, seen, childAt);
+      }
+    } finally {
+      closeSync(fd);
+    }
     return;
   }
   if (!name) return;
-  const xattrs = tarXattrs(abs);
+  const xattrs = tarXattrs(at);
   if (st.isFile()) {
     const key = `${st.dev}:${st.ino}`;
     const first = st.nlink > 1 ? seen.get(key) : undefined;
@@ -238,9 +290,9 @@ async function addTree(pack: Pack, view: View, parts: string[], name: string, se
       return;
     }
     if (st.nlink > 1) seen.set(key, name);
-    await tarAddFile(pack, { ...base, type: 'file', size: st.size }, xattrs, abs);
+    await tarAddFile(pack, { ...base, type: 'file', size: st.size }, xattrs, at); // opened with O_NOFOLLOW
   } else if (st.isSymbolicLink()) {
-    await tarAddEntry(pack, { ...base, type: 'symlink', linkname: readlinkSync(abs) }, xattrs);
+    await tarAddEntry(pack, { ...base, type: 'symlink', linkname: readlinkSync(at) }, xattrs);
   } else if (st.isCharacterDevice() || st.isBlockDevice()) {
     await tarAddEntry(pack, {
       ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev),
@@ -249,6 +301,17 @@ async function addTree(pack: Pack, view: View, parts: string[], name: string, se
     await tarAddEntry(pack, { ...base, type: 'fifo' }, xattrs);
   }
   // Sockets are not archived (as Docker).
+}
+
+/** Archive resolved container path `parts`: entered through its pinned parent (or trusted as a tree root). */
+async function addStart(pack: Pack, view: View, parts: string[], name: string): Promise<void> {
+  if (parts.length === 0 || view.isMountPoint(parts)) return addTree(pack, view, parts, name, new Map(), view.host(parts));
+  const pfd = view.pinDir(parts.slice(0, -1));
+  try {
+    await addTree(pack, view, parts, name, new Map(), `${fdPath(pfd)}/${parts[parts.length - 1]}`);
+  } finally {
+    closeSync(pfd);
+  }
 }
 
 /** Run `produce` into a tar pack and give the consumer a plain byte stream of it. */
@@ -366,40 +429,34 @@ function checkWritable(st: ExtractState, parts: readonly string[]): void {
 }
 
 /**
- * Resolve (creating missing directories, mode 0755 as Docker) the parent of a
- * container path, and check its real location is inside the tree it belongs to.
+ * Resolve the parent directory of a container path, creating what is missing
+ * (mode 0755, as Docker), and pin it: the returned fd's /proc/self/fd path is
+ * where the entry is written, whatever a running container does meanwhile to
+ * the path leading there.
  */
-function parentDir(st: ExtractState, parentPath: string): { parts: string[]; host: string } {
-  const raw = posix.normalize('/' + parentPath).split('/').filter(Boolean);
-  let parts: string[] = [];
-  for (let i = 1; i <= raw.length; i++) {
-    parts = st.view.resolve(absOf(raw.slice(0, i)), true);
-    const h = st.view.host(parts);
-    try {
-      const s = lstatSync(h);
-      if (!s.isDirectory()) throw invalidArgument(`cannot extract into ${absOf(raw.slice(0, i))}: not a directory`);
-    } catch (err) {
-      if (!hasCode(err, 'ENOENT')) throw err;
-      checkWritable(st, parts);
-      mkdirSync(h, { recursive: true, mode: 0o755 }); // a link may point at a missing deeper path
-    }
+function parentDir(st: ExtractState, parentPath: string): { parts: string[]; fd: number } {
+  const parts = st.view.resolve(parentPath, true);
+  for (let j = 1; j <= parts.length; j++) {
+    const pp = parts.slice(0, j);
+    let s: Stats | undefined;
+    try { s = lstatSync(st.view.host(pp)); } catch (err) { if (!hasCode(err, 'ENOENT')) throw err; }
+    if (s && !s.isDirectory()) throw invalidArgument(`cannot extract into ${absOf(pp)}: not a directory`);
+    if (s) continue;
+    checkWritable(st, pp);
+    const pfd = st.view.pinDir(pp.slice(0, -1));
+    try { mkdirSync(`${fdPath(pfd)}/${pp[pp.length - 1]}`, { mode: 0o755 }); } finally { closeSync(pfd); }
   }
   checkWritable(st, parts);
-  const host = st.view.host(parts);
-  const o = st.view.owner(parts);
-  if (!isWithin(realpathSync(o.root), realpathSync(host))) throw invalidArgument(`path ${absOf(parts)} escapes the container`);
-  return { parts, host };
+  return { parts, fd: st.view.pinDir(parts) };
 }
 
-function applyMeta(st: ExtractState, path: string, m: { uid?: number; gid?: number; mode?: number; xattrs: Map<string, Buffer> }, isSymlink: boolean): void {
-  if (m.uid !== undefined && m.gid !== undefined) lchownSync(path, st.chown?.uid ?? m.uid, st.chown?.gid ?? m.gid);
-  if (m.mode !== undefined && !isSymlink) chmodSync(path, m.mode); // after chown, which clears setuid bits
-  for (const [name, value] of m.xattrs) {
+function setXattrs(st: ExtractState, path: string, xattrs: Map<string, Buffer>): void {
+  for (const [name, value] of xattrs) {
     if (name.startsWith('trusted.overlay.')) continue; // never steer overlayfs from an archive
     try {
       lsetxattr(path, name, value);
     } catch (err) {
-      if (hasCode(err, 'ENOTSUP') || hasCode(err, 'EPERM')) { st.log?.debug('cannot set xattr', { path, name }); continue; }
+      if (hasCode(err, 'ENOTSUP') || hasCode(err, 'EPERM')) { st.log?.debug('cannot set xattr', { name }); continue; }
       throw err;
     }
   }
@@ -417,14 +474,23 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
   }
   if (rel === '.') { await drain(entry); return; } // the destination itself: left as it is (as Docker)
   const entryPath = posix.join(destAbs, rel); // lexical, as Docker's checks below
-  const { parts: parentParts, host: parentHost } = parentDir(st, posix.dirname(entryPath));
-  const base = posix.basename(rel);
-  const target = posix.join(parentHost, base);
+  const { parts: parentParts, fd: dirFd } = parentDir(st, posix.dirname(entryPath));
+  try {
+    await writeEntry(st, h, entry, entryPath, parentParts, dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+async function writeEntry(st: ExtractState, h: Header, entry: AsyncIterable<unknown>, entryPath: string, parentParts: string[], dirFd: number): Promise<void> {
+  const destAbs = absOf(st.dest);
+  const base = posix.basename(entryPath);
+  const target = `${fdPath(dirFd)}/${base}`; // through the pinned parent
   const shown = absOf([...parentParts, base]);
 
   const mode = (h.mode ?? 0o644) & 0o7777;
-  const uid = paxNumber(h.pax, 'uid') ?? h.uid ?? 0;
-  const gid = paxNumber(h.pax, 'gid') ?? h.gid ?? 0;
+  const uid = st.chown?.uid ?? paxNumber(h.pax, 'uid') ?? h.uid ?? 0;
+  const gid = st.chown?.gid ?? paxNumber(h.pax, 'gid') ?? h.gid ?? 0;
   const mtime = paxNumber(h.pax, 'mtime') ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
   const atime = paxNumber(h.pax, 'atime') ?? mtime;
   const xattrs = paxXattrs(h.pax); // binary-safe (snapshots' PAX patch keeps them as bytes)
@@ -443,7 +509,7 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
     }
     if (!(existing.isDirectory() && isDir)) {
       rmSync(target, { recursive: true, force: true });
-      for (const p of st.dirTimes.keys()) if (p === target || p.startsWith(target + '/')) st.dirTimes.delete(p);
+      for (const p of st.dirTimes.keys()) if (p === shown || p.startsWith(shown + '/')) st.dirTimes.delete(p);
     }
   }
 
@@ -451,8 +517,16 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
     case 'directory': {
       await drain(entry);
       if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
-      applyMeta(st, target, { uid, gid, mode, xattrs }, false);
-      st.dirTimes.set(target, { atime, mtime });
+      // Owner and mode through an fd that did not follow a link: chmod(2) would.
+      const fd = openSync(target, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+      try {
+        fchownSync(fd, uid, gid);
+        fchmodSync(fd, mode); // after chown, which clears setuid bits
+      } finally {
+        closeSync(fd);
+      }
+      setXattrs(st, target, xattrs);
+      st.dirTimes.set(shown, { atime, mtime });
       return;
     }
     case 'file':
@@ -463,7 +537,7 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
           const b = chunk as Buffer;
           for (let off = 0; off < b.length;) off += writeSync(fd, b, off, b.length - off);
         }
-        fchownSync(fd, st.chown?.uid ?? uid, st.chown?.gid ?? gid);
+        fchownSync(fd, uid, gid);
         fchmodSync(fd, mode);
       } catch (err) {
         closeSync(fd);
@@ -471,7 +545,7 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
         throw err;
       }
       closeSync(fd);
-      applyMeta(st, target, { xattrs }, false); // owner and mode were set through the fd
+      setXattrs(st, target, xattrs);
       lutimesSync(target, atime, mtime);
       return;
     }
@@ -483,7 +557,8 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
         throw invalidArgument(`invalid symlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(link)}`);
       }
       symlinkSync(link, target);
-      applyMeta(st, target, { uid, gid, xattrs }, true);
+      lchownSync(target, uid, gid);
+      setXattrs(st, target, xattrs);
       lutimesSync(target, atime, mtime);
       return;
     }
@@ -493,18 +568,25 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
       if (!h.linkname || !isWithin(destAbs, linkPath)) {
         throw invalidArgument(`invalid hardlink ${JSON.stringify(linkPath)} -> ${JSON.stringify(h.linkname ?? '')}`);
       }
-      const srcParent = st.view.resolve(posix.dirname(linkPath), true);
-      const source = posix.join(st.view.host(srcParent), posix.basename(linkPath));
-      let s: Stats;
-      try { s = lstatSync(source); } catch (err) {
+      let srcFd: number;
+      try {
+        srcFd = st.view.pinDir(st.view.resolve(posix.dirname(linkPath), true));
+      } catch (err) {
         if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) throw invalidArgument(`invalid hardlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(h.linkname)}: no such file`);
         throw err;
       }
-      if (s.isDirectory()) throw invalidArgument(`invalid hardlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(h.linkname)}: is a directory`);
-      if (!isWithin(realpathSync(st.view.owner(srcParent).root), realpathSync(posix.dirname(source)))) {
-        throw invalidArgument(`invalid hardlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(h.linkname)}`);
+      try {
+        const source = `${fdPath(srcFd)}/${posix.basename(linkPath)}`;
+        let s: Stats;
+        try { s = lstatSync(source); } catch (err) {
+          if (hasCode(err, 'ENOENT')) throw invalidArgument(`invalid hardlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(h.linkname)}: no such file`);
+          throw err;
+        }
+        if (s.isDirectory()) throw invalidArgument(`invalid hardlink ${JSON.stringify(entryPath)} -> ${JSON.stringify(h.linkname)}: is a directory`);
+        linkSync(source, target); // link(2) does not follow a symlink source
+      } finally {
+        closeSync(srcFd);
       }
-      linkSync(source, target); // link(2) does not follow a symlink source
       return;
     }
     case 'character-device':
@@ -513,7 +595,10 @@ async function extractEntry(st: ExtractState, h: Header, entry: AsyncIterable<un
       await drain(entry);
       const kind = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
       mknod(target, kind | 0o600, h.type === 'fifo' ? 0 : makedev(h.devmajor ?? 0, h.devminor ?? 0));
-      applyMeta(st, target, { uid, gid, mode, xattrs }, false);
+      lchownSync(target, uid, gid);
+      // No fd to chmod a device through: check it is still our node right before.
+      if (!lstatSync(target).isSymbolicLink()) chmodSync(target, mode);
+      setXattrs(st, target, xattrs);
       lutimesSync(target, atime, mtime);
       return;
     }
@@ -556,8 +641,21 @@ async function extractTar(st: ExtractState, body: Readable): Promise<void> {
     throw invalidArgument(`invalid tar archive: ${(primary as Error).message}`, primary);
   }
   await feed;
+  // Directory times last (creating children changes them), each through its pinned parent.
   for (const [path, t] of [...st.dirTimes].reverse()) {
-    try { lutimesSync(path, t.atime, t.mtime); } catch (err) { if (!hasCode(err, 'ENOENT')) throw err; }
+    const parts = path.split('/').filter(Boolean);
+    let fd: number;
+    try { fd = st.view.pinDir(parts.slice(0, -1)); } catch (err) {
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR') || hasCode(err, 'ELOOP')) continue;
+      throw err;
+    }
+    try {
+      lutimesSync(`${fdPath(fd)}/${parts[parts.length - 1]}`, t.atime, t.mtime);
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT')) throw err;
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -663,7 +761,7 @@ export class ContainerArchive {
       const name = stat.name === '/' ? '' : stat.name;
       this.d.events?.('container', 'archive-path', fs.id, { image: fs.image, name: fs.name });
       await streamTar(async (pack) => {
-        if (st.isDirectory() || name) await addTree(pack, view, parts, name, new Map());
+        if (st.isDirectory() || name) await addStart(pack, view, parts, name);
       }, (tarStream) => consume(stat, tarStream));
     }).catch(hideHostPaths);
   }
@@ -695,7 +793,7 @@ export class ContainerArchive {
     return this.d.containers.withFilesystem(ref, async (fs) => {
       const view = new View({ rootfs: fs.rootfs, mounts: [] });
       this.d.events?.('container', 'export', fs.id, { image: fs.image, name: fs.name });
-      await streamTar((pack) => addTree(pack, view, [], '', new Map()), consume);
+      await streamTar((pack) => addStart(pack, view, [], ''), consume);
     }).catch(hideHostPaths);
   }
 

@@ -2,7 +2,7 @@
 // overlay upper dir, Go's file modes, and container path resolution across mounts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync, lstatSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changes, goFileMode, View } from '../../src/containers/index.js';
@@ -84,6 +84,25 @@ test('View: symlinks resolve inside the rootfs, mounts take over their subtree',
     assert.deepEqual(view.resolve('/etclink', false), ['etclink']);
     assert.equal(view.owner(view.resolve('/data/sub', true)).mount?.rw, true);
     assert.equal(view.owner(view.resolve('/etc', true)).mount, undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('View.pinDir: a directory swapped for a symlink after resolution is refused, not followed', () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-pin-'));
+  try {
+    const rootfs = join(root, 'rootfs');
+    const outside = join(root, 'outside');
+    mkdirSync(join(rootfs, 'a/b'), { recursive: true });
+    mkdirSync(join(outside, 'b'), { recursive: true });
+    const view = new View({ rootfs, mounts: [] });
+    const parts = view.resolve('/a/b', true);
+    closeSync(view.pinDir(parts)); // fine while it is what it was
+    // What a running container could do between our resolve and our open:
+    rmSync(join(rootfs, 'a'), { recursive: true });
+    symlinkSync(outside, join(rootfs, 'a'));
+    assert.throws(() => view.pinDir(parts), /path escapes the container/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
