@@ -693,17 +693,22 @@ export function changes(upperDir: string, lowerDirsBottomFirst: readonly string[
   };
   const out: Change[] = [];
   const changedDirs = new Set<string>();
-  const walk = (rel: string) => {
-    let names: string[];
-    try { names = readdirSync(posix.join(upperDir, rel)).sort(); } catch (err) {
-      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) return; // a running container changed it meanwhile
+  // Each directory is opened without following a link and read through its
+  // fd, so a running container swapping one for a symlink shows us nothing of the host.
+  const walk = (rel: string, at: string) => {
+    let fd: number;
+    try { fd = openSync(at, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW); } catch (err) {
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR') || hasCode(err, 'ELOOP')) return; // changed meanwhile
       throw err;
     }
-    for (const name of names) {
+    try { walkDir(rel, fdPath(fd)); } finally { closeSync(fd); }
+  };
+  const walkDir = (rel: string, dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       const path = '/' + r;
       if (INIT_PATHS.has(path)) continue;
-      const abs = posix.join(upperDir, r);
+      const abs = `${dir}/${name}`;
       let s: Stats;
       try { s = lstatSync(abs); } catch (err) { if (hasCode(err, 'ENOENT')) continue; throw err; }
       let kind: 0 | 1 | 2 | undefined;
@@ -727,10 +732,10 @@ export function changes(upperDir: string, lowerDirsBottomFirst: readonly string[
         }
         out.push({ Path: path, Kind: kind });
       }
-      if (s.isDirectory()) walk(r);
+      if (s.isDirectory()) walk(r, abs);
     }
   };
-  walk('');
+  walk('', upperDir);
   return out;
 }
 
