@@ -15,3 +15,5 @@ export { imageRoutes } from './routes/images.js';
 export type { ImagesBackend } from './routes/images.js';
 export { buildRoutes } from './routes/build.js';
 export type { BuildBackend, BuildRequest, BuildStreamMessage } from './routes/build.js';
+export { archiveRoutes, encodePathStat } from './routes/archive.js';
+export type { ArchiveBackend } from './routes/archive.js';

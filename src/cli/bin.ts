@@ -1,10 +1,14 @@
 // Entry point of bin/berth.
 import { main } from './main.js';
 
+// Exit once stdout has flushed: when it is a pipe, writes can still be queued
+// and process.exit() would cut the tail off (`berth save | ...`, `berth export`).
+const exit = (code: number) => { process.stdout.write('', () => process.exit(code)); };
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (err: unknown) => {
     process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
+    exit(1);
   },
 );

@@ -33,6 +33,7 @@ const system = () => import('./commands/system.js');
 const completion = () => import('./commands/completion.js');
 const cp = () => import('./commands/cp.js');
 const commitMod = () => import('./commands/commit.js');
+const fs = () => import('./commands/fs.js');
 
 const e = (short: string, load: Loader, group?: Entry['group']): Entry => ({ short, load, group });
 
@@ -41,7 +42,9 @@ const containerCommands: Record<string, Entry> = {
   commit: e("Create a new image from a container's changes", L(commitMod, 'commit')),
   cp: e('Copy files/folders between a container and the local filesystem', L(cp, 'cp')),
   create: e('Create a new container', L(run, 'create')),
+  diff: e("Inspect changes to files or directories on a container's filesystem", L(fs, 'diff')),
   exec: e('Execute a command in a running container', L(exec, 'exec')),
+  export: e("Export a container's filesystem as a tar archive", L(fs, 'exportCmd')),
   inspect: e('Display detailed information on one or more containers', L(inspect, 'containerInspect')),
   kill: e('Kill one or more running containers', L(life, 'kill')),
   logs: e('Fetch the logs of a container', L(logs, 'logs')),
@@ -145,7 +148,9 @@ export const COMMANDS: Record<string, Entry> = {
   cp: { ...containerCommands.cp!, group: 'other' },
   commit: { ...containerCommands.commit!, group: 'other' },
   create: { ...containerCommands.create!, group: 'other' },
+  diff: { ...containerCommands.diff!, group: 'other' },
   events: e('Get real time events from the server', L(system, 'events'), 'other'),
+  export: { ...containerCommands.export!, group: 'other' },
   history: { ...imageCommands.history!, group: 'other' },
   import: { ...imageCommands.import!, group: 'other' },
   inspect: e('Return low-level information on berth objects', L(inspect, 'inspect'), 'other'),

@@ -104,6 +104,20 @@ export class ApiClient extends Client {
   containerPutArchive(id: string, path: string, body: Readable): Promise<Response> {
     return this.request('PUT', `/containers/${e(id)}/archive`, { query: { path }, body, headers: { 'Content-Type': 'application/x-tar' } });
   }
+  /** HEAD /containers/{id}/archive: the stat of a path in a container, or undefined on 404. */
+  async containerStatPath(id: string, path: string): Promise<{ name: string; size: number; mode: number; mtime: string; linkTarget: string } | undefined> {
+    const res = await this.raw('HEAD', `/containers/${e(id)}/archive`, { query: { path } });
+    res.resume();
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode >= 400) throw new Error(`Error response from daemon: stat ${path}: ${res.statusMessage}`);
+    return JSON.parse(Buffer.from(res.headers['x-docker-container-path-stat'] ?? '', 'base64').toString('utf8') || '{}');
+  }
+  containerExport(id: string): Promise<Response> {
+    return this.request('GET', `/containers/${e(id)}/export`);
+  }
+  containerChanges(id: string): Promise<{ Path: string; Kind: number }[] | null> {
+    return this.get(`/containers/${e(id)}/changes`);
+  }
 
   // --- exec
   execCreate(id: string, body: Record<string, unknown>): Promise<{ Id: string }> {

@@ -7,3 +7,5 @@ export { signalNumber } from './signals.js';
 export { HealthMonitor, healthFilterValue, HEALTH_FILTER_VALUES, validateHealthcheck, mergeHealthcheck } from './health.js';
 export type { HealthConfig } from './health.js';
 export { collectMounts, parseBind, parseApiMount } from './mounts.js';
+export { ContainerArchive, View, changes, goFileMode, statPath } from './archive.js';
+export type { ArchiveServiceDeps, Change, ContainerFilesystem, FilesystemProvider, FsMount, PathStat } from './archive.js';

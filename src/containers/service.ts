@@ -12,6 +12,7 @@ import {
 } from '../util/index.js';
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, Status } from './types.js';
+import type { ContainerFilesystem } from './archive.js';
 import { collectMounts } from './mounts.js';
 import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
@@ -637,6 +638,44 @@ export class ContainerService {
     const e = this.execGet(id);
     if (!e.handle) throw conflict(`Exec ${id} is not running`);
     await e.handle.resize({ height: h, width: w });
+  }
+
+  // ---------------------------------------------------------------- filesystem
+
+  /**
+   * Run `fn` on the container's filesystem (archive, export, diff). A container
+   * that is not running has its overlay mounted for the call and unmounted
+   * after; the container lock keeps start and rm out meanwhile.
+   */
+  async withFilesystem<T>(ref: string, fn: (fs: ContainerFilesystem) => Promise<T>, opts: { mount?: boolean } = {}): Promise<T> {
+    const { Id: id } = this.store.get(ref);
+    return this.locked(id, async () => {
+      const rec = this.store.get(id);
+      if (rec.State.Status === 'removing') throw conflict(`container ${id} is being removed`);
+      if (rec.State.Status === 'dead') throw conflict(`container ${id} is dead`);
+      const dir = this.dir(id);
+      const rootfs = join(dir, 'rootfs');
+      const upperDir = join(dir, 'upper');
+      let mountedHere = false;
+      if (opts.mount !== false && !this.d.rootfs.isMounted(rootfs)) {
+        await this.d.rootfs.mount({ lowerDirs: rec.LayerDirs, upperDir, workDir: join(dir, 'work'), target: rootfs });
+        mountedHere = true;
+      }
+      try {
+        return await fn({
+          id, name: rec.Name, image: rec.Image, rootfs, upperDir, lowerDirs: rec.LayerDirs, readonlyRootfs: !!rec.HostConfig.ReadonlyRootfs,
+          // Anonymous and named volumes get their Source at create; tmpfs mounts exist only inside the container.
+          mounts: rec.Mounts.filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, rw: m.RW })),
+          user: () => {
+            if (!rec.Config.User) return undefined;
+            const u = this.d.spec.resolveUser(rootfs, rec.Config.User);
+            return { uid: u.uid, gid: u.gid };
+          },
+        });
+      } finally {
+        if (mountedHere) await this.d.rootfs.unmount(rootfs).catch((err) => this.d.log.warn('unmounting rootfs failed', { id, err }));
+      }
+    });
   }
 
   // ---------------------------------------------------------------- startup

@@ -14,10 +14,10 @@ import { Unpacker } from '../unpack/index.js';
 import * as runtime from '../runtime/index.js';
 import { VolumeStore } from '../volumes/index.js';
 import { NetworkManager } from '../network/index.js';
-import { ContainerService, type RootfsProvider, type ImageInfo } from '../containers/index.js';
+import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
-  Router, createApiServer, containerRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
+  Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
   SERVER_VERSION,
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
@@ -115,6 +115,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
     },
   });
+  archiveRoutes(router, new ContainerArchive({ containers, events, log }));
   volumeRoutes(router, {
     create: (b) => volumes.create(b),
     get: (n) => volumes.get(n),

@@ -2,7 +2,7 @@
 // Overlay whiteouts (0/0 character devices) become `.wh.<name>` entries;
 // opaque directories (trusted.overlay.opaque=y) get a `.wh..wh..opq` entry.
 // Entries are sorted so the same upper dir gives the same tar bytes.
-import { createReadStream } from 'node:fs';
+import { constants as fsc, createReadStream, openSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
@@ -17,7 +17,7 @@ type Header = Partial<tar.Header> & Pick<tar.Header, 'name'>;
 
 const ustarSafe = (s: string, max: number) => Buffer.byteLength(s) === s.length && s.length <= max;
 
-function xattrsOf(path: string): Map<string, Buffer> {
+export function xattrsOf(path: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const name of llistxattr(path).sort()) {
     if (name.startsWith('trusted.overlay.')) continue; // overlay's own bookkeeping
@@ -49,22 +49,28 @@ function withPax(pack: Pack, header: Header, xattrs: Map<string, Buffer>): Heade
   };
 }
 
-function addEntry(pack: Pack, header: Header, xattrs: Map<string, Buffer>, data?: Buffer): Promise<void> {
+export function addEntry(pack: Pack, header: Header, xattrs: Map<string, Buffer>, data?: Buffer): Promise<void> {
   header = withPax(pack, header, xattrs);
   return new Promise((resolve, reject) => {
     const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (data) pack.entry(header, data, cb);
+    // The callback gets the entry's error; its 'error' event must not go unheard
+    // (it fires when the pack is destroyed under it, e.g. a client went away).
+    if (data) pack.entry(header, data, cb).on('error', () => undefined);
     else if (header.type === 'file' && (header.size ?? 0) > 0) reject(new Error('file data must be streamed'));
-    else pack.entry(header, cb);
+    else pack.entry(header, cb).on('error', () => undefined);
   });
 }
 
-async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, path: string): Promise<void> {
+export async function addFile(pack: Pack, header: Header, xattrs: Map<string, Buffer>, path: string): Promise<void> {
   if (!header.size) return addEntry(pack, header, xattrs, Buffer.alloc(0));
   header = withPax(pack, header, xattrs);
+  // Opened before the entry starts, so a file that cannot be read leaves no half entry.
+  // O_NOFOLLOW: a file swapped for a symlink since lstat is not followed (container archives read live trees).
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   await new Promise<void>((resolve, reject) => {
+    const src = createReadStream('', { fd });
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    const src = createReadStream(path);
+    sink.on('error', (err: Error) => { src.destroy(); reject(err); });
     let written = 0;
     src.on('data', (chunk) => {
       // A file that grew since lstat would corrupt the archive: cut it at the header size.

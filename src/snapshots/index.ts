@@ -2,7 +2,8 @@
 export { applyLayer, cleanEntryName, OPAQUE_XATTR, type ApplyOptions, type ApplyResult } from './apply.js';
 export { chainId, chainIds } from './chain.js';
 export { detectCompression, type Compression } from './decompress.js';
-export { diff, type DiffOptions } from './diff.js';
+export { paxXattrs } from './pax.js';
+export { diff, type DiffOptions, addEntry as tarAddEntry, addFile as tarAddFile, xattrsOf as tarXattrs } from './diff.js';
 export { isMounted, unmount } from './overlay.js';
 export {
   Snapshotter,

@@ -74,8 +74,21 @@ export const cp: Command = {
       await pipeline(res, extract);
       return;
     }
-    // Local → container
+    // Local → container. Like the docker CLI: into an existing directory the
+    // source keeps its name; otherwise it goes into the parent directory under
+    // the destination's name.
     let body: Readable;
+    let destDir = to.path;
+    let rename: string | undefined;
+    if (args[0] !== '-') {
+      const st = await cli.api().containerStatPath(to.container!, to.path);
+      const isDir = st ? st.mode >= 2 ** 31 : false; // Go's os.ModeDir
+      if (!isDir) {
+        if (to.path.endsWith('/')) throw new StatusError(1, `no such directory`);
+        destDir = dirname(to.path) || '/';
+        rename = basename(to.path);
+      }
+    }
     if (args[0] === '-') body = cli.stdin;
     else {
       const src = resolve(from.path);
@@ -84,7 +97,8 @@ export const cp: Command = {
       const base = dirname(src);
       const add = async (p: string) => {
         const st = lstatSync(p);
-        const name = relative(base, p);
+        let name = relative(base, p);
+        if (rename) name = rename + name.slice(basename(src).length);
         const h = { name, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
         if (st.isDirectory()) {
           pack.entry({ ...h, type: 'directory' });
@@ -97,9 +111,10 @@ export const cp: Command = {
           });
       };
       void add(src).then(() => pack.finalize(), (err) => pack.destroy(err));
-      body = pack as unknown as Readable;
+      // tar-stream's pack is a streamx stream, not a Node Readable: the HTTP client needs the latter.
+      body = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
     }
-    const res = await cli.api().containerPutArchive(to.container!, to.path, body);
+    const res = await cli.api().containerPutArchive(to.container!, destDir, body);
     res.resume();
   },
 };
