@@ -57,7 +57,7 @@ function freeSubnet() {
 
 async function main() {
   writeFileSync(join(base, 'daemon.json'), JSON.stringify({ bridge }));
-  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'),
+  const d = spawn(join(REPO, 'bin/berthd'), ['--data-root', join(base, 'data'), '--exec-root', join(base, 'run'),
     '-H', `unix://${sock}`, '--config-file', join(base, 'daemon.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     for (let i = 0; i < 600; i++) {

@@ -54,7 +54,7 @@ async function main() {
   const sock = join(base, 'berth.sock');
   const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
   writeFileSync(join(base, 'daemon.json'), JSON.stringify({ bridge: 'berthbench0' }));
-  const d = spawn(process.execPath, [join(REPO, 'bin/berthd'), '--data-root', join(base, 'data'), '--exec-root', join(base, 'run'), '-H', `unix://${sock}`, '--config-file', join(base, 'daemon.json')], { stdio: 'ignore' });
+  const d = spawn(join(REPO, 'bin/berthd'), ['--data-root', join(base, 'data'), '--exec-root', join(base, 'run'), '-H', `unix://${sock}`, '--config-file', join(base, 'daemon.json')], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));

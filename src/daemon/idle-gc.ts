@@ -9,6 +9,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Server } from 'node:http';
+import type { Logger } from '../util/index.js';
 
 /** V8's gc(), exposed after start-up (the flag must be set before a context is created). */
 function exposeGc(): (() => void) | undefined {
@@ -22,13 +23,19 @@ function exposeGc(): (() => void) | undefined {
 }
 
 /** Collect once after `quietMs` without a request on any of the servers. */
-export function collectWhenIdle(servers: Server[], quietMs = 1500): () => void {
+export function collectWhenIdle(servers: Server[], quietMs = 1500, log?: Logger): () => void {
   const gc = exposeGc();
   if (!gc) return () => undefined;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => { timer = undefined; gc(); }, quietMs);
+    timer = setTimeout(() => {
+      timer = undefined;
+      gc();
+      const m = process.memoryUsage();
+      const mb = (n: number) => Math.round(n / 1e5) / 10;
+      log?.debug('idle: collected', { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) });
+    }, quietMs);
     timer.unref();
   };
   for (const s of servers) s.on('request', arm).on('upgrade', arm);

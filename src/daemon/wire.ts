@@ -156,7 +156,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     servers.push(s);
   }
   log.info('API listening', { hosts: cfg.hosts.join(','), version: SERVER_VERSION });
-  const stopIdleGc = collectWhenIdle(servers);
+  const stopIdleGc = collectWhenIdle(servers, 1500, log);
   return {
     servers,
     close: async () => {

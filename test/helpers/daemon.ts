@@ -84,7 +84,7 @@ export async function startDaemon(opts: { runtime?: string; dataRoot?: string; c
   };
   const launch = async () => {
     const out = openSync(logFile, 'a');
-    d.proc = spawn(process.execPath, [join(REPO, 'bin/berthd'), ...args], { stdio: ['ignore', out, out] });
+    d.proc = spawn(join(REPO, 'bin/berthd'), [...args], { stdio: ['ignore', out, out] });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (d.proc.exitCode !== null) throw new Error(`berthd exited with ${d.proc.exitCode}; see ${logFile}`);
