@@ -13,21 +13,25 @@
 //   <execRoot>/<id>/exit, oom        conmon's persist dir: exit code again; `oom` if OOM-killed
 //   <execRoot>/<id>/exec/<execId>/   one exec session: process.json, attach, ctl, exits/
 //   <bundleDir>/attach, ctl, winsz   conmon's attach socket and control FIFOs (--full-attach)
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, stat, open, readdir, unlink } from 'node:fs/promises';
 import { constants as fsc, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { constants as osc } from 'node:os';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import {
   replaceFile, hasCode, silentLogger, invalidArgument, notFound, conflict, internal, BerthError, type Logger,
 } from '../util/index.js';
 import { openAttach, type AttachStreams } from './attach.js';
+import { spawnDetached, waitPid } from '../sys/index.js';
 import { detectCgroups, readCgroupStats, cgroupPids, cgroupOomKilled, removeCgroup, removeCgroupDirs, type CgroupLayout, type CgroupStats } from './cgroups.js';
 import type { OciSpec, OciProcess } from './oci.js';
 
 export interface ExitStatus { exitCode: number; oomKilled: boolean; finishedAt: Date }
+
+/** conmon's first process, as spawnConmon started it. */
+interface ConmonChild { pid: number; exited: Promise<number>; release(): void }
 export type RuntimeStatus = 'created' | 'running' | 'paused' | 'stopped' | 'unknown';
 
 export interface CreateOptions {
@@ -233,33 +237,28 @@ export class ConmonDriver {
   }
 
   /**
-   * Start conmon with `pipes` extra socketpairs as fds 3, 4, … (Node's 'pipe'
-   * stdio entries are socketpairs) and their numbers in the environment.
-   * Resolves when conmon's first process exits (it forks the monitor and leaves).
+   * Start conmon with `pipes` extra socketpairs as fds 3, 4, … and their
+   * numbers in the environment. posix_spawn (src/sys), not child_process:
+   * Node forks the whole daemon for each spawn, which cost 8–30 ms of the event
+   * loop per container here. `child.exited` resolves when conmon's first
+   * process exits (it forks the monitor and leaves).
    */
-  private async spawnConmon(args: string[], cwd: string, pipes: string[]): Promise<{ child: ChildProcess; fds: Socket[]; stderr: () => string }> {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
-    pipes.forEach((name, i) => { env[name] = String(3 + i); });
-    const child = spawn(this.conmonPath, args, {
-      cwd, env, detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', ...pipes.map(() => 'pipe' as const)],
-    });
+  private async spawnConmon(args: string[], cwd: string, pipes: string[]): Promise<{ child: ConmonChild; fds: Socket[]; stderr: () => string }> {
+    const env = [`PATH=${process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}`, ...pipes.map((name, i) => `${name}=${3 + i}`)];
+    const p = spawnDetached(this.conmonPath, [this.conmonPath, ...args], env, cwd, pipes.length);
+    const err = new NetSocket({ fd: p.stderr, readable: true, writable: false });
     let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
-    child.stderr!.on('error', () => undefined);
-    const fds = pipes.map((_, i) => child.stdio[3 + i] as Socket);
-    for (const s of fds) s.on('error', () => undefined);
-    this.log.debug('conmon', { args: args.join(' ') });
-    return { child, fds, stderr: () => stderr.trim() };
-  }
-
-  private static exited(child: ChildProcess): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
-      child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 + (osc.signals[sig] ?? 0) : -1)));
-      child.once('error', reject);
+    err.setEncoding('utf8');
+    err.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    err.on('error', () => undefined);
+    const fds = p.fds.map((fd) => {
+      const s = new NetSocket({ fd, readable: true, writable: true });
+      s.on('error', () => undefined);
+      return s;
     });
+    const exited = waitPid(p.pid).then(({ code, signal }) => (code >= 0 ? code : 128 + signal));
+    this.log.debug('conmon', { args: args.join(' ') });
+    return { child: { pid: p.pid, exited, release: () => err.destroy() }, fds, stderr: () => stderr.trim() };
   }
 
   /** Create the container (not started): conmon runs `<runtime> create` and stays to watch it. */
@@ -289,7 +288,7 @@ export class ConmonDriver {
     try {
       const [msg, code] = await Promise.all([
         sync.next(this.timeoutMs),
-        ConmonDriver.exited(child).then((c) => {
+        child.exited.then((c) => {
           if (c !== 0) throw internal(`conmon failed (exit status ${c})${stderr() ? `: ${stderr()}` : ''}`);
           return c;
         }),
@@ -306,8 +305,7 @@ export class ConmonDriver {
       throw err;
     } finally {
       sync.close();
-      child.stderr?.destroy();
-      child.unref();
+      child.release();
     }
   }
 
@@ -587,13 +585,12 @@ export class ConmonDriver {
     const sync = new SyncReader(fds[0]!, describe);
     const startPipe = fds[1];
     const attachPipe = fds[2] ? new SyncReader(fds[2], describe) : undefined;
-    const exitedFirst = ConmonDriver.exited(child);
+    const exitedFirst = child.exited;
     const cleanupPipes = () => {
       sync.close();
       attachPipe?.close();
       startPipe?.destroy();
-      child.stderr?.destroy();
-      child.unref();
+      child.release();
     };
 
     try {

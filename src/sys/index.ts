@@ -23,6 +23,8 @@ interface Addon {
   dupCloexec(fd: number): number;
   mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
   umount2Async(target: string, flags: number): Promise<void>;
+  spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess;
+  waitPid(pid: number): Promise<{ code: number; signal: number }>;
   constants: Record<string, number>;
 }
 
@@ -153,6 +155,30 @@ export function mountAsync(source: string | null, target: string, fstype: string
 /** umount2(2) on the thread pool: same arguments and errors as umount2(). */
 export function umount2Async(target: string, flags: number): Promise<void> {
   return addon.umount2Async(target, flags);
+}
+
+export interface SpawnedProcess {
+  pid: number;
+  /** Our ends of the socketpairs the child has as fds 3, 4, … (owned by the caller). */
+  fds: number[];
+  /** Read end of the child's stderr pipe (owned by the caller). */
+  stderr: number;
+}
+
+/**
+ * Start `file` (searched in PATH) with `argv` (argv[0] included) and `env`
+ * ("K=V" strings) in a new session: stdin and stdout on /dev/null, stderr on a
+ * pipe, `npipes` socketpairs as fds 3, 4, …, signals reset to their defaults.
+ * posix_spawn copies nothing of this process, unlike child_process.spawn's
+ * fork. The child is not tracked by Node: reap it with waitPid().
+ */
+export function spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess {
+  return addon.spawnDetached(file, argv, env, cwd, npipes);
+}
+
+/** waitpid(2) on the thread pool: code (-1 when killed) and signal (0 unless killed). */
+export function waitPid(pid: number): Promise<{ code: number; signal: number }> {
+  return addon.waitPid(pid);
 }
 
 /** A second (close-on-exec) fd for the open file behind `fd`; the caller closes it. */
