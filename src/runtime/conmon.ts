@@ -389,8 +389,32 @@ export class ConmonDriver {
   async kill(id: string, signal: number | string, opts: { all?: boolean } = {}): Promise<void> {
     this.dir(id);
     const num = toSignalNumber(signal);
+    if (!opts.all && this.runtime.name === 'crun' && await this.killInit(id, num)) return;
     const args = ['kill', ...(opts.all ? ['--all'] : []), id, String(num)];
     try { await this.runtimeCli(args); } catch (err) { throw this.mapError(id, 'kill', err); }
+  }
+
+  /**
+   * What `crun kill` does without --all: signal the container's init, the pid
+   * in crun's status file, once we know that pid is still the same process
+   * (its start time matches). Saves a crun process (≈ 15 ms) on every stop.
+   * false when in doubt; the CLI then acts or says why not.
+   */
+  private async killInit(id: string, signal: number): Promise<boolean> {
+    let status: { pid?: number; 'process-start-time'?: number };
+    try {
+      status = JSON.parse(await readFile(join(this.runtimeRoot, id, 'status'), 'utf8')) as typeof status;
+    } catch {
+      return false;
+    }
+    const pid = status.pid;
+    if (!pid || await processStartTime(pid) !== status['process-start-time']) return false;
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async pause(id: string): Promise<void> {
