@@ -17,7 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hasCode, internal, invalidArgument, migrate, notFound, type DB, type Logger } from '../util/index.js';
-import { syncfs } from '../sys/index.js';
+import { syncfsAsync } from '../sys/index.js';
 import { applyLayer } from './apply.js';
 import { assertDigest, chainId as computeChainId } from './chain.js';
 import { isMounted, MOUNT_DATA_MAX, mountOverlay, mountOverlayAsync, needsEscape, overlayOptions, unmount, unmountAsync } from './overlay.js';
@@ -141,7 +141,7 @@ export class Snapshotter {
       if (got !== chainId) {
         throw invalidArgument(`layer content does not match: expected chain ID ${chainId}, got ${got} (diffID ${diffId})`);
       }
-      if (this.sync) syncfs(tmp);
+      if (this.sync) await syncfsAsync(tmp);
       const final = join(this.root, hex(chainId));
       const created = new Date().toISOString();
       this.db.transaction(() => {

@@ -25,6 +25,7 @@ interface Addon {
   umount2Async(target: string, flags: number): Promise<void>;
   spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess;
   waitPid(pid: number): Promise<{ code: number; signal: number }>;
+  syncfsAsync(path: string): Promise<void>;
   constants: Record<string, number>;
 }
 
@@ -184,6 +185,11 @@ export function waitPid(pid: number): Promise<{ code: number; signal: number }> 
 /** A second (close-on-exec) fd for the open file behind `fd`; the caller closes it. */
 export function dupCloexec(fd: number): number {
   return addon.dupCloexec(fd);
+}
+
+/** syncfs() on the thread pool. */
+export function syncfsAsync(path: string): Promise<void> {
+  return addon.syncfsAsync(path);
 }
 
 /** syncfs(2) on the filesystem holding `path`: everything written there reaches the disk. */

@@ -200,3 +200,55 @@ test('syncfs flushes a filesystem and reports a missing path', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mountAsync / umount2Async / syncfsAsync: the same calls off the event loop, the same errors', async () => {
+  const dir = tmp();
+  try {
+    await sys.mountAsync('tmpfs', dir, 'tmpfs', 0, 'size=1m');
+    assert.ok(readFileSync('/proc/self/mounts', 'utf8').includes(` ${dir} tmpfs `));
+    writeFileSync(join(dir, 'f'), 'x');
+    await sys.syncfsAsync(dir);
+    await sys.umount2Async(dir, 0);
+    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(` ${dir} `));
+    await assert.rejects(sys.umount2Async(dir, 0), { code: 'EINVAL', syscall: 'umount2', path: dir });
+    await assert.rejects(sys.mountAsync('none', join(dir, 'missing'), 'tmpfs', 0, null), { code: 'ENOENT', syscall: 'mount' });
+    await assert.rejects(sys.syncfsAsync(join(dir, 'missing')), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('spawnDetached: argv, env, cwd, stderr and socketpairs as fds 3+, own session, default signals; waitPid reaps', async () => {
+  const dir = tmp();
+  try {
+    // The child reports what it sees on fd 3 (a socketpair), writes to stderr, and exits 7.
+    const script = 'echo "$1 $FOO $(pwd) $(ps -o sid= -p $$ | tr -d " ") $$" >&3; ' +
+      'grep -E "^SigIgn" /proc/$$/status >&3; echo oops >&2; exit 7';
+    const p = sys.spawnDetached('sh', ['sh', '-c', script, 'sh', 'arg1'], ['FOO=bar', 'PATH=/usr/bin:/bin'], dir, 1);
+    assert.equal(p.fds.length, 1);
+    const readAll = (fd: number) => new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const buf = Buffer.alloc(4096);
+      const next = () => read(fd, buf, 0, buf.length, null, (err, n) => {
+        if (err || n === 0) { closeSync(fd); resolve(Buffer.concat(chunks).toString()); return; }
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+        next();
+      });
+      next();
+    });
+    const [out, err, st] = await Promise.all([readAll(p.fds[0]!), readAll(p.stderr), sys.waitPid(p.pid)]);
+    const [first, sigIgn] = out.trim().split('\n');
+    const [arg, foo, cwd, sid, pid] = first!.split(' ');
+    assert.deepEqual([arg, foo, cwd], ['arg1', 'bar', dir]);
+    assert.equal(sid, pid, 'the child leads its own session');
+    // Node ignores SIGPIPE (bit 13-1); the child must not inherit that. (glibc's own
+    // real-time signals 32 and 33 are outside what posix_spawn can reset.)
+    const ignored = BigInt(`0x${/^SigIgn:\s+([0-9a-f]+)$/.exec(sigIgn!)![1]}`);
+    assert.equal(ignored & ((1n << 31n) - 1n), 0n, `no standard signal ignored: ${sigIgn}`);
+    assert.equal(err, 'oops\n');
+    assert.deepEqual(st, { code: 7, signal: 0 });
+    assert.throws(() => sys.spawnDetached('/nonexistent/prog', ['x'], [], null, 0), { code: 'ENOENT', syscall: 'posix_spawn' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

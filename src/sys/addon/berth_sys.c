@@ -352,7 +352,16 @@ typedef struct {
 static void mount_job_execute(napi_env env, void *p) {
   (void)env;
   mount_job *j = p;
-  int rc = j->op == 0 ? mount(j->source, j->target, j->fstype, j->flags, j->data) : umount2(j->target, (int)j->flags);
+  int rc;
+  if (j->op == 0) {
+    rc = mount(j->source, j->target, j->fstype, j->flags, j->data);
+  } else if (j->op == 1) {
+    rc = umount2(j->target, (int)j->flags);
+  } else {
+    int fd = open(j->target, O_RDONLY | O_CLOEXEC);
+    rc = fd < 0 ? -1 : syncfs(fd);
+    if (fd >= 0) { int e = errno; close(fd); errno = e; }
+  }
   j->err = rc != 0 ? errno : 0;
 }
 
@@ -362,7 +371,7 @@ static void mount_job_complete(napi_env env, napi_status status, void *p) {
     napi_resolve_deferred(env, j->deferred, undefined(env));
   } else {
     /* Build the error the sync call would throw, then take it back as a value. */
-    throw_errno(env, status == napi_ok ? j->err : ECANCELED, j->op == 0 ? "mount" : "umount2", j->target);
+    throw_errno(env, status == napi_ok ? j->err : ECANCELED, j->op == 0 ? "mount" : j->op == 1 ? "umount2" : "syncfs", j->target);
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
     napi_reject_deferred(env, j->deferred, e);
@@ -375,7 +384,7 @@ static void mount_job_complete(napi_env env, napi_status status, void *p) {
 static napi_value queue_mount_job(napi_env env, mount_job *j) {
   napi_value promise, name;
   napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, j->op == 0 ? "berth.mount" : "berth.umount2", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, j->op == 0 ? "berth.mount" : j->op == 1 ? "berth.umount2" : "berth.syncfs", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, mount_job_execute, mount_job_complete, j, &j->work);
   napi_queue_async_work(env, j->work);
   return promise;
@@ -412,6 +421,18 @@ static napi_value js_umount2_async(napi_env env, napi_callback_info info) {
   }
   j->op = 1;
   j->flags = (unsigned long)flags;
+  return queue_mount_job(env, j);
+}
+
+/* syncfsAsync(path): syncfs on the thread pool (flushing a fresh layer can
+ * take a good part of a second; the event loop keeps serving meanwhile). */
+static napi_value js_syncfs_async(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  mount_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, ENOMEM, "malloc", NULL);
+  if (get_string(env, argv[0], 0, &j->target, "path")) { free(j); return NULL; }
+  j->op = 2;
   return queue_mount_job(env, j);
 }
 
@@ -654,6 +675,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "umount2Async", js_umount2_async);
   set_fn(env, exports, "spawnDetached", js_spawn_detached);
   set_fn(env, exports, "waitPid", js_wait_pid);
+  set_fn(env, exports, "syncfsAsync", js_syncfs_async);
 
   napi_value c;
   napi_create_object(env, &c);
