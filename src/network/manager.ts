@@ -30,6 +30,7 @@ import { writeContainerFiles, type ContainerFiles, type ContainerFilesOpts } fro
 import * as link from './link.js';
 import { tableScript, type NftNetwork, type NftPort } from './nft.js';
 import { ToolSession, ipTool, nftTool } from './session.js';
+import { ShellSpawner } from './spawner.js';
 import { NetworkStore, type EndpointRow, type NetworkRow, type PortRow } from './store.js';
 import type { EndpointSettings, NetworkCreateBody, NetworkResource, PortMap, PortSpec } from './types.js';
 
@@ -97,6 +98,7 @@ export class NetworkManager {
   private dnsNext?: Promise<void>;
   private readonly nft: ToolSession;
   private readonly ip: ToolSession;
+  private readonly spawner: ShellSpawner;
 
   constructor(opts: NetworkManagerOpts) {
     const cfg = opts.config ?? {};
@@ -115,12 +117,14 @@ export class NetworkManager {
     this.portRange = cfg.portRange;
     this.nft = new ToolSession(nftTool, this.log);
     this.ip = new ToolSession(ipTool, this.log);
+    this.spawner = new ShellSpawner(this.log);
   }
 
-  /** Stop the helper processes this manager keeps (nft and ip sessions). Rules, links and aardvark-dns stay. */
+  /** Stop the helper processes this manager keeps (nft, ip and sh sessions). Rules, links and aardvark-dns stay. */
   close(): void {
     this.nft.close();
     this.ip.close();
+    this.spawner.close();
   }
 
   // ---------------------------------------------------------------- networks
@@ -718,7 +722,7 @@ export class NetworkManager {
     );
     try {
       if (plan.create) link.netnsMountpoint(netns);
-      if (inside) await runStep(inside);
+      if (inside) await this.spawner.run(inside); // in the netns: a process of its own, started by the helper shell
       if (host) await this.ip.run(host);
       if (plan.nft) await this.applyNft();
     } catch (err) {
