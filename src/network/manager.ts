@@ -94,8 +94,9 @@ export class NetworkManager {
   private readonly bip?: string;
   private readonly portRange?: [number, number];
   private chain: Promise<unknown> = Promise.resolve();
+  /** The latest DNS sync, and that same run while it has not read the database yet. */
   private dnsRunning?: Promise<void>;
-  private dnsNext?: Promise<void>;
+  private dnsQueued?: Promise<void>;
   private readonly nft: ToolSession;
   private readonly ip: ToolSession;
   private readonly spawner: ShellSpawner;
@@ -332,7 +333,10 @@ export class NetworkManager {
     // concurrent starts overlap their `unshare ip -batch` spawns instead of
     // queueing behind each other (20 starts at once: 20 spawns in a row).
     const path = this.netnsPath(containerId);
+    const t0 = performance.now();
+    let tLocked = t0;
     const plan = await this.serial(async () => {
+      tLocked = performance.now();
       const create = !existsSync(path);
       if (mode === 'none') return create ? this.lease(containerId, [], { create, nft: false }) : undefined;
       try {
@@ -347,6 +351,7 @@ export class NetworkManager {
         throw err;
       }
     });
+    const tLeased = performance.now();
     if (plan) {
       try {
         await this.wire(plan);
@@ -355,7 +360,12 @@ export class NetworkManager {
         throw err;
       }
     }
+    const tWired = performance.now();
     if (mode !== 'none') await this.syncDns();
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    this.log.debug('network prepare', {
+      id: containerId.slice(0, 12), lockWait: ms(t0, tLocked), lease: ms(tLocked, tLeased), wire: ms(tLeased, tWired), dns: ms(tWired, performance.now()),
+    });
     return { netnsPath: path };
   }
 
@@ -896,30 +906,26 @@ export class NetworkManager {
 
   /**
    * Bring aardvark-dns up to date with the database. Concurrent callers share
-   * runs: a call made while one is in flight waits for the next, which
-   * starts once that one is done and covers every change made meanwhile; so
-   * a burst of container starts costs a few config rewrites and SIGHUPs
-   * (each of which makes aardvark 1.4 drop the queries in flight), not one
-   * per container.
+   * runs: a call joins the queued run if it has not read the database yet,
+   * else queues the next one; so starts that finish together cost one config
+   * rewrite and one SIGHUP. A reload is not free: aardvark-dns 1.4 (Debian
+   * 12) tears down and rebinds its sockets on SIGHUP (1.11 and later do not),
+   * refusing or losing the queries of that moment.
    */
   private syncDns(): Promise<void> {
-    if (this.dnsNext) return this.dnsNext;
-    const runOnce = (): Promise<void> => {
-      const p = this.dns.sync(this.dnsNetworks());
-      this.dnsRunning = p;
-      const clear = (): void => {
-        if (this.dnsRunning === p) this.dnsRunning = undefined;
-      };
-      p.then(clear, clear);
-      return p;
-    };
-    if (!this.dnsRunning) return runOnce();
-    const next = this.dnsRunning.catch(() => undefined).then(() => {
-      this.dnsNext = undefined;
-      return runOnce();
-    });
-    this.dnsNext = next;
-    return next;
+    // A run not yet past reading the database covers this caller's change too.
+    if (this.dnsQueued) return this.dnsQueued;
+    const after = this.dnsRunning?.catch(() => undefined) ?? Promise.resolve();
+    const run = after
+      // One event-loop turn: starts whose wiring finished together share a reload.
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => {
+        if (this.dnsQueued === run) this.dnsQueued = undefined;
+        return this.dns.sync(this.dnsNetworks());
+      });
+    this.dnsQueued = run;
+    this.dnsRunning = run;
+    return run;
   }
 
   private dnsNetworks(): DnsNetwork[] {
