@@ -33,7 +33,10 @@ export class ShellSpawner {
   private seq = 0;
   private readonly waiters = new Map<string, Waiter>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: { jobsPerShell?: number } = {},
+  ) {}
 
   /** Run one tool invocation; throws as exec.ts's run does on a non-zero exit. */
   run(step: Step): Promise<void> {
@@ -63,7 +66,7 @@ export class ShellSpawner {
       }, TIMEOUT_MS);
       this.waiters.set(token, { resolve, reject, label, timer, shell: child });
       child.stdin!.write(script);
-      if (++this.jobs >= JOBS_PER_SHELL) this.retire();
+      if (++this.jobs >= (this.opts.jobsPerShell ?? JOBS_PER_SHELL)) this.retire();
     });
   }
 
@@ -93,9 +96,9 @@ export class ShellSpawner {
       }
     });
     child.stdin!.on('error', () => undefined); // reported through 'exit'
+    // A retired shell exits at once while its jobs run on (they hold its
+    // stdout): its jobs are failed only once stdout closes, when all are over.
     const gone = (why: string): void => {
-      if (this.child === child) this.child = undefined;
-      // Jobs of this shell that never reported may or may not have run: they fail.
       for (const [token, w] of this.waiters) {
         if (w.shell !== child) continue;
         this.waiters.delete(token);
@@ -103,8 +106,16 @@ export class ShellSpawner {
         w.reject(internal(`${w.label}: helper shell ${why}`));
       }
     };
-    child.on('error', (err) => gone(`failed: ${err.message}`));
-    child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
+    let exit = '';
+    child.on('error', (err) => {
+      exit = `failed: ${err.message}`;
+      if (this.child === child) this.child = undefined;
+    });
+    child.on('exit', (code, signal) => {
+      exit ||= `exited (${signal ?? code})`;
+      if (this.child === child) this.child = undefined;
+    });
+    child.on('close', () => gone(exit || 'closed'));
     // The helper must not keep the daemon (or a test) alive by itself.
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();

@@ -33,3 +33,16 @@ test('spawner: stdin verbatim, errors with the tool message, concurrent jobs', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('spawner: jobs still running when their shell is retired finish normally', async () => {
+  const s = new ShellSpawner(silentLogger, { jobsPerShell: 2 });
+  try {
+    // Jobs 1-2 go to the first shell, which is then retired (its stdin closed) while they sleep.
+    const jobs = Array.from({ length: 5 }, (_, i) => s.run({ argv: ['sh', '-c', `sleep 0.2; exit ${i === 4 ? 5 : 0}`] }));
+    const results = await Promise.allSettled(jobs);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    assert.match(String((results[4] as PromiseRejectedResult).reason), /exit 5/);
+  } finally {
+    s.close();
+  }
+});
