@@ -69,6 +69,7 @@ export class Aardvark {
     if (!pid) {
       await this.start();
     } else if (changed) {
+      this.log.debug('aardvark-dns reload', { pid });
       this.signal(pid, 'SIGHUP');
     }
   }
