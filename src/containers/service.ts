@@ -20,6 +20,7 @@ import type {
 import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
 import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
+import { mergeUpdate, liveResources, type LiveResources } from './update.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -32,6 +33,8 @@ export interface ContainerServiceDeps {
   spec: SpecBuilder;
   volumes: VolumePlumbing;
   network: NetworkPlumbing;
+  /** Apply new limits to a running container (`docker update`); absent: stored for the next start only. */
+  updateResources?: (id: string, r: LiveResources) => Promise<void>;
   /** Volumes in use elsewhere need this to report users. */
 }
 
@@ -461,6 +464,26 @@ export class ContainerService {
     rec.Name = name;
     this.store.save(rec);
     this.d.events('container', 'rename', rec.Id, { oldName: `/${old}`, name, image: rec.Image });
+  }
+
+  // ---------------------------------------------------------------- update
+
+  /** `docker update`: new resources and restart policy; live ones first, then the record. */
+  async update(ref: string, body: Record<string, any>): Promise<{ Warnings: string[] }> {
+    const rec = this.store.get(ref);
+    return this.locked(rec.Id, async () => {
+      const cur = this.store.get(rec.Id);
+      const { hostConfig, warnings } = mergeUpdate(cur, body);
+      if ((cur.State.Status === 'running' || cur.State.Status === 'paused') && this.d.updateResources) {
+        await this.d.updateResources(cur.Id, liveResources(hostConfig)).catch((err) => {
+          throw invalidArgument(`Cannot update container ${cur.Id}: ${(err as Error).message}`, err);
+        });
+      }
+      cur.HostConfig = hostConfig;
+      this.store.save(cur);
+      this.d.events('container', 'update', cur.Id, { image: cur.Image, name: cur.Name });
+      return { Warnings: warnings };
+    });
   }
 
   // ---------------------------------------------------------------- remove

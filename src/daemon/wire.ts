@@ -26,6 +26,7 @@ import { buildBackend } from './build-backend.js';
 import { BuildCache } from '../build/index.js';
 import { networkPlumbing } from './network-plumbing.js';
 import { specBuilder } from './spec-builder.js';
+import { runtimeUpdater, dirSize, netStats } from './container-extras.js';
 
 export interface Daemon {
   close(): Promise<void>;
@@ -77,7 +78,17 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       remove: (name) => volumes.remove(name, {}),
     },
     network: networkPlumbing(network),
+    // The conmon driver keeps the runtime's state under <exec-root>/runtime/runtime-state.
+    updateResources: runtimeUpdater(rt.path, join(cfg.execRoot, 'runtime', 'runtime-state'), cfg.execRoot),
   });
+  // SizeRw is the container's upper layer; SizeRootFs adds the image's layers.
+  const diskUsage = async (id: string) => {
+    const rec = containers.get(id);
+    const rw = await dirSize(join(containers.dir(rec.Id), 'upper'));
+    let imageSize = 0;
+    try { imageSize = images.toApiSummary(images.get(rec.ImageId)).Size ?? 0; } catch { /* image gone */ }
+    return { rw, rootfs: rw + imageSize };
+  };
 
   await network.init();
   await volumes.reconcile({ containerExists: (id) => !!containers.store.find(id) });
@@ -93,7 +104,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     df: async () => ({
       LayersSize: snapshots.usage().size,
       Images: images.list().map((i) => ({ ...images.toApiSummary(i), Containers: containers.list().filter((c) => c.ImageId === i.id).length })),
-      Containers: containers.list().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: c.Config.Labels ?? {}, Mounts: [] })),
+      Containers: await Promise.all(containers.list().map(async (c) => {
+        const u = await diskUsage(c.Id).catch(() => ({ rw: 0, rootfs: 0 }));
+        return { Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: u.rw, SizeRootFs: u.rootfs, Labels: c.Config.Labels ?? {}, Mounts: [] };
+      })),
       Volumes: await volumes.df(),
       BuildCache: [],
     }),
@@ -107,10 +121,13 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       // The previous raw sample gives Docker's precpu_stats.
       const raw = await driver.stats(id);
       const out = runtime.toDockerStats(raw, (prev as { raw?: runtime.CgroupStats } | undefined)?.raw);
+      const nets = await netStats(containers.get(id).State.Pid);
+      if (nets) (out as unknown as Record<string, unknown>).networks = nets;
       Object.defineProperty(out, 'raw', { value: raw, enumerable: false });
       return out as unknown as Record<string, any>;
     },
     topPids: (id) => driver.top(id),
+    diskUsage,
     imageMatches: (ancestor, rec) => {
       try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
     },

@@ -78,7 +78,7 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
 export function containerRoutes(r: Router, be: ContainersBackend): void {
   const svc = be.containers;
 
-  r.get('/containers/json', (ctx) => {
+  r.get('/containers/json', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'), CONTAINER_FILTERS);
     const all = ctx.qbool('all');
     let list = svc.list();
@@ -87,7 +87,15 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const limit = ctx.qint('limit', -1)!;
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
-    ctx.json(200, list.map((c) => listView(c, be.endpoints(c.Id), now)));
+    const views = list.map((c) => listView(c, be.endpoints(c.Id), now));
+    // ?size=1 (docker ps --size): SizeRw and SizeRootFs per container.
+    if (ctx.qbool('size') && be.diskUsage) {
+      await Promise.all(views.map(async (v: Record<string, any>) => {
+        const u = await be.diskUsage!(v.Id).catch(() => ({ rw: 0, rootfs: 0 }));
+        v.SizeRw = u.rw; v.SizeRootFs = u.rootfs;
+      }));
+    }
+    ctx.json(200, views);
   });
 
   r.post('/containers/create', async (ctx) => {
@@ -139,6 +147,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
 
   r.post('/containers/{id}/pause', async (ctx) => { await svc.pause(ctx.params.id!); ctx.noContent(); });
   r.post('/containers/{id}/unpause', async (ctx) => { await svc.unpause(ctx.params.id!); ctx.noContent(); });
+
+  r.post('/containers/{id}/update', async (ctx) => { ctx.json(200, await svc.update(ctx.params.id!, (await ctx.body({ optional: true })) ?? {})); });
 
   r.post('/containers/{id}/rename', (ctx) => { svc.rename(ctx.params.id!, ctx.query.get('name') ?? ''); ctx.noContent(); });
 

@@ -1,0 +1,103 @@
+// A compatibility sweep: everyday calls from the docker CLI, docker-py and
+// dockerode where berthd used to answer differently from dockerd.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const execFileP = promisify(execFile);
+let d: TestDaemon;
+before(async () => { d = await startDaemon(); await importBusybox(d); });
+after(async () => { if (d) await destroyDaemon(d); });
+
+const py = async (script: string) => (await execFileP('python3', ['-c', script, d.host], { timeout: 60_000 })).stdout.trim().split('\n');
+
+test('docker update: resources reach the running container, restart policy is kept', async () => {
+  await d.docker(['run', '-d', '--name', 'upd', 'busybox', 'sleep', '300']);
+  const r = await d.docker(['update', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '50', '--restart', 'on-failure:3', 'upd']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'upd');
+  const hc = await d.docker(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd']);
+  assert.equal(hc.stdout.trim(), '67108864 500000000 50 on-failure:3');
+  // The limits are live in the container's cgroups (v1 or v2 paths).
+  const cg = await d.docker(['exec', 'upd', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max']);
+  assert.equal(cg.stdout, '67108864\n50\n');
+  const small = await d.docker(['update', '--memory', '1m', 'upd']);
+  assert.notEqual(small.code, 0);
+  assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
+  const missing = await d.docker(['update', '--restart', 'always', 'no-such-ctr']);
+  assert.match(missing.stderr, /No such container: no-such-ctr/);
+  await d.docker(['run', '-d', '--rm', '--name', 'upd-rm', 'busybox', 'sleep', '300']);
+  const ar = await d.docker(['update', '--restart', 'always', 'upd-rm']);
+  assert.match(ar.stderr, /Restart policy cannot be updated because AutoRemove is enabled for the container/);
+  // A stopped container takes the update and starts with it.
+  await d.docker(['rm', '-f', 'upd-rm', 'upd']);
+  await d.docker(['create', '--name', 'upd2', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+  assert.equal((await d.docker(['update', '-m', '32m', 'upd2'])).code, 0);
+  const out = await d.docker(['start', '-a', 'upd2']);
+  assert.equal(out.stdout.trim(), '33554432');
+  await d.docker(['rm', '-f', 'upd2']);
+});
+
+test('docker-py and dockerode: container.update', async () => {
+  const lines = await py(`
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+ct = c.containers.run('busybox', 'sleep 300', detach=True, name='pyupd')
+print(ct.update(mem_limit='48m', cpu_shares=512, restart_policy={'Name': 'unless-stopped'}))
+ct.reload()
+hc = ct.attrs['HostConfig']
+print(hc['Memory'], hc['CpuShares'], hc['RestartPolicy']['Name'])
+ct.remove(force=True)
+`);
+  assert.equal(lines[0], "{'Warnings': []}");
+  assert.equal(lines[1], '50331648 512 unless-stopped');
+  const docker = new Docker({ socketPath: d.socket });
+  const c = await docker.createContainer({ Image: 'busybox', Cmd: ['sleep', '300'] });
+  await c.start();
+  assert.deepEqual(await c.update({ Memory: 40 * 1024 * 1024, MemorySwap: -1 }), { Warnings: [] });
+  assert.equal((await c.inspect()).HostConfig.MemorySwap, -1);
+  await c.remove({ force: true });
+  // An event tells watchers the container changed.
+  const ev = await d.docker(['events', '--since', '2m', '--until', '0s', '--filter', 'event=update', '--format', '{{.Actor.Attributes.name}}']);
+  assert.match(ev.stdout, /pyupd/);
+});
+
+test('sizes: ps --size, inspect --size, system df -v', async () => {
+  await d.docker(['run', '-d', '--name', 'sized', 'busybox', 'sh', '-c', 'head -c 300000 /dev/zero > /blob; sleep 300']);
+  let ps = '';
+  for (let i = 0; i < 50 && !/^300kB /.test(ps); i++) {
+    ps = (await d.docker(['ps', '--size', '--filter', 'name=sized', '--format', '{{.Size}}'])).stdout;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(ps, /^300kB \(virtual 2\.\d+MB\)\n$/);
+  const insp = await d.docker(['inspect', '--size', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'sized']);
+  const [rw, rootfs] = insp.stdout.trim().split(' ').map(Number);
+  assert.equal(rw, 300000);
+  assert.ok(rootfs! > 2_000_000 + 300000, insp.stdout);
+  const df = await d.docker(['system', 'df', '-v', '--format', '{{json .}}']);
+  assert.equal(df.code, 0, df.stderr);
+  const parsed = JSON.parse(df.stdout);
+  const mine = parsed.Containers.find((c: { Names: string }) => c.Names === 'sized');
+  assert.equal(mine.Size, '300kB');
+  await d.docker(['rm', '-f', 'sized']);
+});
+
+test('stats: networks counters for a bridged container (NET I/O)', async () => {
+  await d.docker(['run', '-d', '--name', 'netst', 'busybox', 'sleep', '300']);
+  const s = await d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.NetIO}}', 'netst']);
+  assert.match(s.stdout, /^netst \d+(\.\d+)?k?B \/ \d+(\.\d+)?k?B\n$/);
+  const lines = await py(`
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+s = c.containers.get('netst').stats(stream=False)
+print(sorted(s['networks'].keys()))
+print(sorted(s['networks']['eth0'].keys()))
+`);
+  assert.equal(lines[0], "['eth0']");
+  assert.equal(lines[1], "['rx_bytes', 'rx_dropped', 'rx_errors', 'rx_packets', 'tx_bytes', 'tx_dropped', 'tx_errors', 'tx_packets']");
+  await d.docker(['rm', '-f', 'netst']);
+});
+
