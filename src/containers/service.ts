@@ -224,7 +224,7 @@ export class ContainerService {
       // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
       await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
-        portBindings: hc.PortBindings ?? {}, exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
+        portBindings: zeroPortIsEphemeral(hc.PortBindings ?? {}), exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
       });
       // `none` needs no plumbing: the runtime makes a fresh netns with only lo.
       // Joining a container whose netns is unpinned goes through its pid.
@@ -398,7 +398,14 @@ export class ContainerService {
     }
     if (sig === 9 || sig === 15) rec.ManualStop = true;
     this.store.save(rec);
-    await this.d.runtime.kill(rec.Id, sig);
+    await this.d.runtime.kill(rec.Id, sig).catch((err) => {
+      // The process may have exited before its exit was recorded: Docker answers 409 then, not 500.
+      // (The runtime calls a vanished container NotFound, but its record is still here.)
+      if ((err as { kind?: string }).kind === 'NotFound' || /no such process|not running|does not exist|container stopped/i.test((err as Error).message)) {
+        throw conflict(`cannot kill container: ${ref}: container ${rec.Id} is not running`, err);
+      }
+      throw err;
+    });
     this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
   }
 
@@ -780,6 +787,15 @@ function mergeConfig(config: Record<string, any>, ic: Record<string, any>, id: s
   c.StdinOnce = !!c.StdinOnce;
   c.OnBuild = c.OnBuild ?? null;
   return c;
+}
+
+/** HostPort "0" asks for an ephemeral port, like an empty one (moby's port parsing: 0 means any). */
+function zeroPortIsEphemeral(pb: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(pb)) {
+    out[k] = Array.isArray(v) ? v.map((b) => (b && String(b.HostPort ?? '').trim() === '0' ? { ...b, HostPort: '' } : b)) : v;
+  }
+  return out;
 }
 
 function networkMode(hc: Record<string, any>): string {

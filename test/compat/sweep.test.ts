@@ -101,3 +101,55 @@ print(sorted(s['networks']['eth0'].keys()))
   await d.docker(['rm', '-f', 'netst']);
 });
 
+
+test('attach with logs=1 replays the log; without stream=1 it then ends (docker-py attach)', async () => {
+  await d.docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'echo hello; echo err >&2; sleep 300']);
+  await d.docker(['logs', 'att']); // output is in the log by now
+  for (let i = 0; i < 50 && !(await d.docker(['logs', 'att'])).stderr.includes('err'); i++) await new Promise((r) => setTimeout(r, 100));
+  const lines = await py(`
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+ct = c.containers.get('att')
+print(repr(ct.attach(logs=True, stream=False)))
+print(repr(c.api.attach(ct.id, stream=False, logs=True, stdout=True, stderr=False)))
+`);
+  assert.deepEqual(lines, ["b'hello\\nerr\\n'", "b'hello\\n'"]);
+  await d.docker(['rm', '-f', 'att']);
+});
+
+test('kill racing an exit is a 409, never a 500', async () => {
+  const docker = new Docker({ socketPath: d.socket });
+  for (let i = 0; i < 5; i++) {
+    const c = await docker.createContainer({ Image: 'busybox', Cmd: ['true'] });
+    await c.start();
+    await new Promise((r) => setTimeout(r, 30 * i));
+    try { await c.kill(); } catch (err: any) {
+      assert.equal(err.statusCode, 409, err.message);
+      assert.match(err.json.message, /is not running/);
+    }
+    await c.remove({ force: true });
+  }
+});
+
+test('docker-py healthcheck with None fields; dockerode HostPort "0" is an ephemeral port', async () => {
+  const lines = await py(`
+import docker, sys, json
+c = docker.DockerClient(base_url=sys.argv[1])
+ct = c.containers.create('busybox', 'sleep 300', healthcheck={'test': ['CMD', 'true'], 'interval': 1000000000})
+print(json.dumps(ct.attrs['Config']['Healthcheck'], sort_keys=True))
+ct.remove(force=True)
+`);
+  assert.equal(lines[0], '{"Interval": 1000000000, "Test": ["CMD", "true"]}');
+  const docker = new Docker({ socketPath: d.socket });
+  const c = await docker.createContainer({
+    Image: 'busybox', Cmd: ['sleep', '300'], ExposedPorts: { '80/tcp': {} },
+    HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '0' }] } },
+  });
+  await c.start();
+  const info = await c.inspect();
+  const b = info.NetworkSettings.Ports['80/tcp'][0];
+  assert.equal(b.HostIp, '127.0.0.1');
+  assert.ok(Number(b.HostPort) > 0, JSON.stringify(b));
+  assert.equal(info.HostConfig.PortBindings['80/tcp'][0].HostPort, '0');
+  await c.remove({ force: true });
+});

@@ -186,6 +186,11 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const tty = !!rec.Config.Tty;
     if (rec.State.Status === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
     const sock = ctx.hijack(streamType(ctx, tty));
+    // logs=1 replays what the container already wrote; without stream=1 that is all.
+    if (ctx.qbool('logs')) {
+      await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
+      if (!ctx.qbool('stream')) { sock.end(); return; }
+    }
     attachSocket(sock, {
       tty, wantStdin: wantStdin && !!rec.Config.OpenStdin, wantStdout, wantStderr, detachKeys, stdinOnce: !!rec.Config.StdinOnce,
       connect: (s) => svc.attach(rec.Id, s),
@@ -338,6 +343,21 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
       Running: e.Running, Pid: e.Pid,
     });
   });
+}
+
+/** Write a container's log so far onto an attach connection (framed unless it has a TTY). */
+async function replayLogs(sock: Socket, be: ContainersBackend, rec: ContainerRecord, o: { tty: boolean; stdout: boolean; stderr: boolean }): Promise<void> {
+  if (!o.stdout && !o.stderr) return;
+  const rotated = await be.containers.rotatedLogs(rec);
+  try {
+    for await (const entry of be.readLogs(rec.LogPath, { stdout: o.stdout, stderr: o.stderr, tail: 'all', follow: false, rotated })) {
+      if (sock.destroyed) return;
+      const ok = sock.write(o.tty ? entry.line : frame(entry.stream === 'stdout' ? 1 : 2, entry.line));
+      if (!ok) await new Promise((r) => sock.once('drain', r));
+    }
+  } catch (err) {
+    be.log.debug('attach log replay failed', { id: rec.Id, err: (err as Error).message });
+  }
 }
 
 function emptyStats(rec: ContainerRecord) {
