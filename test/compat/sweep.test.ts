@@ -153,3 +153,15 @@ ct.remove(force=True)
   assert.equal(info.HostConfig.PortBindings['80/tcp'][0].HostPort, '0');
   await c.remove({ force: true });
 });
+
+test('ps -n / -l list the newest containers whatever their state', async () => {
+  await d.docker(['run', '-d', '--name', 'older', 'busybox', 'sleep', '300']);
+  await d.docker(['run', '--name', 'newest', 'busybox', 'true']);
+  const l = await d.docker(['ps', '-l', '--format', '{{.Names}} {{.State}}']);
+  assert.equal(l.stdout, 'newest exited\n');
+  const n = await d.docker(['ps', '-n', '2', '--format', '{{.Names}}']);
+  assert.equal(n.stdout, 'newest\nolder\n');
+  // Without a limit only running ones, as before.
+  assert.equal((await d.docker(['ps', '--filter', 'name=newest', '-q'])).stdout, '');
+  await d.docker(['rm', '-f', 'older', 'newest']);
+});

@@ -82,9 +82,10 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const filters = parseFilters(ctx.query.get('filters'), CONTAINER_FILTERS);
     const all = ctx.qbool('all');
     let list = svc.list();
-    if (!all && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
-    list = filterContainers(list, filters, be);
     const limit = ctx.qint('limit', -1)!;
+    // Like dockerd, a limit (docker ps -n N / -l) lists stopped containers too.
+    if (!all && limit <= 0 && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    list = filterContainers(list, filters, be);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
     const views = list.map((c) => listView(c, be.endpoints(c.Id), now));
