@@ -807,7 +807,10 @@ function normalizeHostConfig(hc: Record<string, any>): Record<string, any> {
   const out = { ...hc };
   out.NetworkMode = networkMode(hc);
   out.RestartPolicy = hc.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
-  if (!out.RestartPolicy.Name) out.RestartPolicy = { ...out.RestartPolicy, Name: 'no' };
+  // Inspect always shows both fields (docker-py may send only a Name).
+  out.RestartPolicy = { Name: out.RestartPolicy.Name || 'no', MaximumRetryCount: Number(out.RestartPolicy.MaximumRetryCount ?? 0) || 0 };
+  // dockerd stores a default swap limit of twice the memory limit, and inspect shows it.
+  if (out.Memory > 0 && !out.MemorySwap) out.MemorySwap = out.Memory * 2;
   out.LogConfig = hc.LogConfig?.Type ? hc.LogConfig : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
   return out;
 }

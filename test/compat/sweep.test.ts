@@ -60,7 +60,8 @@ ct.remove(force=True)
   assert.deepEqual(await c.update({ Memory: 40 * 1024 * 1024, MemorySwap: -1 }), { Warnings: [] });
   assert.equal((await c.inspect()).HostConfig.MemorySwap, -1);
   await c.remove({ force: true });
-  // An event tells watchers the container changed.
+  // An event tells watchers the container changed. (--until 0s is whole seconds, as in Docker: let this one pass.)
+  await new Promise((r) => setTimeout(r, 1100));
   const ev = await d.docker(['events', '--since', '2m', '--until', '0s', '--filter', 'event=update', '--format', '{{.Actor.Attributes.name}}']);
   assert.match(ev.stdout, /pyupd/);
 });
@@ -164,4 +165,19 @@ test('ps -n / -l list the newest containers whatever their state', async () => {
   // Without a limit only running ones, as before.
   assert.equal((await d.docker(['ps', '--filter', 'name=newest', '-q'])).stdout, '');
   await d.docker(['rm', '-f', 'older', 'newest']);
+});
+
+test('docker-py create_host_config: RestartPolicy has both fields, MemorySwap defaults to twice Memory', async () => {
+  const lines = await py(`
+import docker, sys, json
+api = docker.APIClient(base_url=sys.argv[1])
+hc = api.create_host_config(restart_policy={'Name': 'always'}, mem_limit='32m', port_bindings={80: ('127.0.0.1', None)})
+ct = api.create_container('busybox', 'sleep 300', ports=[80], host_config=hc)
+i = api.inspect_container(ct['Id'])['HostConfig']
+print(json.dumps(i['RestartPolicy'], sort_keys=True))
+print(i['Memory'], i['MemorySwap'])
+api.remove_container(ct['Id'], force=True)
+`);
+  assert.equal(lines[0], '{"MaximumRetryCount": 0, "Name": "always"}');
+  assert.equal(lines[1], '33554432 67108864');
 });
