@@ -18,7 +18,7 @@ import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
   Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
-  SERVER_VERSION,
+  SERVER_VERSION, swarmRoutes,
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
@@ -163,6 +163,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const buildCache = new BuildCache(db);
   const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id) });
   imageRoutes(router, imagesBe);
+  swarmRoutes(router);
   buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
 
   const server = createApiServer(router, log);

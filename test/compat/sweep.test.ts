@@ -181,3 +181,24 @@ api.remove_container(ct['Id'], force=True)
   assert.equal(lines[0], '{"MaximumRetryCount": 0, "Name": "always"}');
   assert.equal(lines[1], '33554432 67108864');
 });
+
+test('swarm and plugin endpoints answer as an inactive dockerd', async () => {
+  for (const args of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls']]) {
+    const r = await d.docker(args);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again\./, args.join(' '));
+  }
+  const pl = await d.docker(['plugin', 'ls', '--format', '{{.Name}}']);
+  assert.equal(pl.code, 0, pl.stderr);
+  assert.equal(pl.stdout, '');
+  const lines = await py(`
+import docker, sys
+c = docker.DockerClient(base_url=sys.argv[1])
+print(c.plugins.list())
+try:
+    c.services.list()
+except docker.errors.APIError as e:
+    print(e.status_code)
+`);
+  assert.deepEqual(lines, ['[]', '503']);
+});
