@@ -103,7 +103,19 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     info: async () => infoView(cfg, rt, containers, images),
     df: async () => ({
       LayersSize: snapshots.usage().size,
-      Images: images.list().map((i) => ({ ...images.toApiSummary(i), Containers: containers.list().filter((c) => c.ImageId === i.id).length })),
+      Images: (() => {
+        // SharedSize: bytes of layers (by chain) that another image uses too; the
+        // docker CLI needs it to work out what is reclaimable.
+        const all = images.list();
+        const chainKey = (i: typeof all[number], n: number) => i.layers.slice(0, n + 1).map((l) => l.diffId).join('/');
+        const users = new Map<string, number>();
+        for (const i of all) i.layers.forEach((_, n) => users.set(chainKey(i, n), (users.get(chainKey(i, n)) ?? 0) + 1));
+        return all.map((i) => ({
+          ...images.toApiSummary(i),
+          SharedSize: i.layers.reduce((sum, l, n) => sum + ((users.get(chainKey(i, n)) ?? 0) > 1 ? (images.layerDiff(l.digest)?.diffSize ?? l.size) : 0), 0),
+          Containers: containers.list().filter((c) => c.ImageId === i.id).length,
+        }));
+      })(),
       Containers: await Promise.all(containers.list().map(async (c) => {
         const u = await diskUsage(c.Id).catch(() => ({ rw: 0, rootfs: 0 }));
         return { Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: u.rw, SizeRootFs: u.rootfs, Labels: c.Config.Labels ?? {}, Mounts: [] };

@@ -83,7 +83,16 @@ test('sizes: ps --size, inspect --size, system df -v', async () => {
   const parsed = JSON.parse(df.stdout);
   const mine = parsed.Containers.find((c: { Names: string }) => c.Names === 'sized');
   assert.equal(mine.Size, '300kB');
+  // SharedSize is computed (not N/A): an image on top of busybox shares its layer.
+  assert.equal((await d.docker(['commit', 'sized', 'sized-img'])).code, 0);
+  const df2 = JSON.parse((await d.docker(['system', 'df', '-v', '--format', '{{json .}}'])).stdout);
+  const bb = df2.Images.find((i: { Repository: string }) => i.Repository === 'busybox');
+  const derived = df2.Images.find((i: { Repository: string }) => i.Repository === 'sized-img');
+  assert.equal(bb.SharedSize, bb.Size);
+  assert.equal(bb.UniqueSize, '0B');
+  assert.match(derived.UniqueSize, /^30\d(\.\d+)?kB$/); // the layer's tar, a little over the file
   await d.docker(['rm', '-f', 'sized']);
+  await d.docker(['rmi', 'sized-img']);
 });
 
 test('stats: networks counters for a bridged container (NET I/O)', async () => {
