@@ -211,3 +211,19 @@ except docker.errors.APIError as e:
 `);
   assert.deepEqual(lines, ['[]', '503']);
 });
+
+test('ps --filter publish= / expose= match ports, with ranges and protocols', async () => {
+  await d.docker(['run', '-d', '--name', 'pubf', '-p', '80', 'busybox', 'sleep', '300']);
+  await d.docker(['run', '-d', '--name', 'expf', '--expose', '8080', 'busybox', 'sleep', '300']);
+  await d.docker(['run', '-d', '--name', 'plain', 'busybox', 'sleep', '300']);
+  const names = async (f: string) => (await d.docker(['ps', '--filter', f, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort();
+  assert.deepEqual(await names('publish=80'), ['pubf']);
+  assert.deepEqual(await names('publish=8080'), []);
+  assert.deepEqual(await names('expose=8080'), ['expf']);
+  assert.deepEqual(await names('expose=8000-8090/tcp'), ['expf']);
+  assert.deepEqual(await names('expose=8080/udp'), []);
+  assert.deepEqual(await names('expose=80'), ['pubf']);
+  const bad = await d.docker(['ps', '--filter', 'publish=abc']);
+  assert.match(bad.stderr, /invalid filter 'publish=abc'/);
+  await d.docker(['rm', '-f', 'pubf', 'expf', 'plain']);
+});

@@ -71,8 +71,24 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
     if (f['is-task'] && f['is-task'].includes('true')) return false;
     if (f.health && !f.health.includes(healthFilterValue(r))) return false;
+    // publish matches the container ports bound in HostConfig, expose the ones in Config (moby daemon/list.go).
+    if (f.publish && !portSpecs('publish', f.publish).some((p) => Object.hasOwn(r.HostConfig.PortBindings ?? {}, p))) return false;
+    if (f.expose && !portSpecs('expose', f.expose).some((p) => Object.hasOwn(r.Config.ExposedPorts ?? {}, p))) return false;
     return true;
   });
+}
+
+/** Filter values like 80, 8080/udp or 8000-8090/tcp as "port/proto" keys (tcp when unsaid). */
+function portSpecs(name: string, values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(v.trim());
+    const lo = m ? Number(m[1]) : NaN;
+    const hi = m?.[2] ? Number(m[2]) : lo;
+    if (!m || lo < 1 || hi > 65535 || hi < lo || hi - lo > 65535) throw invalidArgument(`invalid filter '${name}=${v}'`);
+    for (let p = lo; p <= hi; p++) out.push(`${p}/${m[3] ?? 'tcp'}`);
+  }
+  return out;
 }
 
 export function containerRoutes(r: Router, be: ContainersBackend): void {
