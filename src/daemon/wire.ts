@@ -65,8 +65,22 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     isMounted: (t) => snapshots.isMounted(t),
   };
 
+  // Docker puts a container's labels into the attributes of its events (so
+  // `docker events --filter label=…` and compose's project filters work).
+  // The record is gone by `destroy`: remember the labels until then.
+  const eventLabels = new Map<string, Record<string, string>>();
+  const containerEvents: typeof events = (type, action, id, attrs = {}) => {
+    if (type !== 'container') return events(type, action, id, attrs);
+    let labels = eventLabels.get(id);
+    if (!labels) {
+      labels = (containers.store.find(id)?.Config.Labels ?? {}) as Record<string, string>;
+      eventLabels.set(id, labels);
+    }
+    if (action === 'destroy') eventLabels.delete(id);
+    events(type, action, id, { ...labels, ...attrs });
+  };
   const containers: ContainerService = new ContainerService({
-    db, root: join(cfg.dataRoot, 'containers'), log, events,
+    db, root: join(cfg.dataRoot, 'containers'), log, events: containerEvents,
     images: { get: (ref) => images.get(ref) },
     rootfs,
     runtime: driver,
@@ -144,7 +158,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
     },
   });
-  archiveRoutes(router, new ContainerArchive({ containers, events, log }));
+  archiveRoutes(router, new ContainerArchive({ containers, events: containerEvents, log }));
   volumeRoutes(router, {
     create: (b) => volumes.create(b),
     get: (n) => volumes.get(n),

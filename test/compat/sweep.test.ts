@@ -227,3 +227,14 @@ test('ps --filter publish= / expose= match ports, with ranges and protocols', as
   assert.match(bad.stderr, /invalid filter 'publish=abc'/);
   await d.docker(['rm', '-f', 'pubf', 'expf', 'plain']);
 });
+
+test('container events carry the container labels, so events --filter label= works (also for destroy)', async () => {
+  await d.docker(['run', '-d', '--name', 'evl', '-l', 'team=a', '-l', 'com.docker.compose.project=p', 'busybox', 'sleep', '300']);
+  await d.docker(['exec', 'evl', 'true']);
+  await d.docker(['rm', '-f', 'evl']);
+  await new Promise((r) => setTimeout(r, 1100));
+  const ev = await d.docker(['events', '--since', '1m', '--until', '0s', '--filter', 'label=team=a', '--format', '{{.Action}} {{index .Actor.Attributes "com.docker.compose.project"}} {{.Actor.Attributes.name}}']);
+  const lines = ev.stdout.trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['create', 'start', 'exec_create:', 'exec_start:', 'exec_die', 'die', 'destroy']);
+  for (const l of lines) assert.match(l, / p evl$/);
+});
