@@ -143,7 +143,11 @@ export class ContainerService {
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
       for (const m of mounts) {
         if (m.Type !== 'volume') continue;
-        const v = await this.d.volumes.ensure(m.Name ?? '', { anonymous: !!m.Anonymous, containerId: id });
+        // --mount volume-opt=/volume-label=: used only when this creates the volume (as in Docker).
+        const vo = (hostConfig.Mounts ?? []).find((x: Record<string, any>) => x?.Type === 'volume' && x.Target === m.Destination)?.VolumeOptions;
+        const v = await this.d.volumes.ensure(m.Name ?? '', {
+          anonymous: !!m.Anonymous, containerId: id, driverOpts: vo?.DriverConfig?.Options ?? undefined, labels: vo?.Labels ?? undefined,
+        });
         m.Name = v.name;
         m.Source = v.mountpoint;
       }

@@ -238,3 +238,13 @@ test('container events carry the container labels, so events --filter label= wor
   assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['create', 'start', 'exec_create:', 'exec_start:', 'exec_die', 'die', 'destroy']);
   for (const l of lines) assert.match(l, / p evl$/);
 });
+
+test('--mount volume-opt and volume-label create the volume with them (a tmpfs local volume)', async () => {
+  const r = await d.docker(['run', '--rm', '--mount', 'type=volume,src=optvol,dst=/x,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=3m,volume-label=k=v',
+    'busybox', 'sh', '-c', 'df -k /x | tail -1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^tmpfs\s+3072\s/);
+  const insp = await d.docker(['volume', 'inspect', '-f', '{{json .Options}} {{json .Labels}}', 'optvol']);
+  assert.equal(insp.stdout.trim(), '{"device":"tmpfs","o":"size=3m","type":"tmpfs"} {"k":"v"}');
+  assert.equal((await d.docker(['volume', 'rm', 'optvol'])).code, 0);
+});
