@@ -248,3 +248,14 @@ test('--mount volume-opt and volume-label create the volume with them (a tmpfs l
   assert.equal(insp.stdout.trim(), '{"device":"tmpfs","o":"size=3m","type":"tmpfs"} {"k":"v"}');
   assert.equal((await d.docker(['volume', 'rm', 'optvol'])).code, 0);
 });
+
+test('logs of a container with --log-driver none: Docker\'s "does not support reading"', async () => {
+  await d.docker(['run', '--name', 'nolog', '--log-driver', 'none', 'busybox', 'echo', 'hi']);
+  const r = await d.docker(['logs', 'nolog']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /Error response from daemon: configured logging driver does not support reading/);
+  const st = await d.api('GET', '/containers/nolog/logs?stdout=1');
+  assert.equal(st.status, 501);
+  await d.docker(['rm', 'nolog']);
+});

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { invalidArgument, conflict, type Logger } from '../../util/index.js';
+import { invalidArgument, conflict, notImplemented, type Logger } from '../../util/index.js';
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
@@ -204,7 +204,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     if (rec.State.Status === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
     const sock = ctx.hijack(streamType(ctx, tty));
     // logs=1 replays what the container already wrote; without stream=1 that is all.
-    if (ctx.qbool('logs')) {
+    if (ctx.qbool('logs') && rec.HostConfig.LogConfig?.Type !== 'none') {
       await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
       if (!ctx.qbool('stream')) { sock.end(); return; }
     }
@@ -221,6 +221,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const stdout = ctx.qbool('stdout');
     const stderr = ctx.qbool('stderr');
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    if (rec.HostConfig.LogConfig?.Type === 'none') throw notImplemented('configured logging driver does not support reading');
     const tailRaw = ctx.query.get('tail');
     const tail = !tailRaw || tailRaw === 'all' ? 'all' : Number(tailRaw);
     if (tail !== 'all' && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${tailRaw}`);
