@@ -75,6 +75,7 @@ export class ContainerService {
   private waiters = new Map<string, Waiter[]>();
   private watching = new Set<string>();
   private logTimers = new Map<string, NodeJS.Timeout>();
+  private restartTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
@@ -362,7 +363,17 @@ export class ContainerService {
     if (wantRestart) {
       rec.RestartCount++;
       const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
-      setTimeout(() => { void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err })); }, delay).unref();
+      // Until it runs again the container is "restarting", as in dockerd: ps lists it
+      // as "Restarting (code) … ago", and stop/kill/rm -f cancel the restart.
+      rec.State = { ...rec.State, Status: 'restarting' };
+      this.store.save(rec);
+      const timer = setTimeout(() => {
+        this.restartTimers.delete(id);
+        if (this.store.find(id)?.State.Status !== 'restarting') return;
+        void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err }));
+      }, delay);
+      timer.unref();
+      this.restartTimers.set(id, timer);
       return;
     }
     if (rec.HostConfig.AutoRemove) {
@@ -394,9 +405,28 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- stop / kill
 
+  /** A container waiting to be restarted stops waiting: it is exited (true when it was restarting). */
+  private async cancelRestart(rec: ContainerRecord): Promise<boolean> {
+    if (rec.State.Status !== 'restarting') return false;
+    const t = this.restartTimers.get(rec.Id);
+    if (!t) {
+      // The restart is under way: let it finish, then the caller deals with a running container.
+      await this.locked(rec.Id, async () => undefined);
+      Object.assign(rec, this.store.find(rec.Id) ?? {});
+      return false;
+    }
+    clearTimeout(t);
+    this.restartTimers.delete(rec.Id);
+    rec.State = { ...rec.State, Status: 'exited' };
+    rec.ManualStop = true;
+    this.store.save(rec);
+    return true;
+  }
+
   async kill(ref: string, signal?: string): Promise<void> {
     const rec = this.store.get(ref);
     const sig = signal ? signalNumber(signal) : 9;
+    if (await this.cancelRestart(rec)) { this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) }); return; }
     if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') {
       throw conflict(`cannot kill container: ${ref}: container ${rec.Id} is not running`);
     }
@@ -415,6 +445,7 @@ export class ContainerService {
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    if (await this.cancelRestart(rec)) { this.d.events('container', 'stop', rec.Id, { image: rec.Image, name: rec.Name }); return; }
     if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw notModified('container already stopped');
     rec.ManualStop = true;
     this.store.save(rec);
@@ -501,6 +532,9 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
+      if (rec.State.Status === 'restarting' && opts.force) await this.cancelRestart(rec);
+    }
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (!opts.force) {
         throw conflict(`cannot remove container "/${rec.Name}": container is ${rec.State.Status}: stop the container before removing or force remove`);

@@ -259,3 +259,21 @@ test('logs of a container with --log-driver none: Docker\'s "does not support re
   assert.equal(st.status, 501);
   await d.docker(['rm', 'nolog']);
 });
+
+test('a container waiting to be restarted is "restarting" (ps lists it); stop cancels the restart', async () => {
+  await d.docker(['run', '-d', '--name', 'rst', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.3; exit 3']);
+  const seen = new Set<string>();
+  for (let i = 0; i < 40 && !seen.has('restarting'); i++) {
+    const st = (await d.docker(['ps', '--filter', 'name=rst', '--format', '{{.State}} {{.Status}}'])).stdout.trim();
+    if (st) seen.add(st.split(' ')[0]!);
+    if (st.startsWith('restarting')) assert.match(st, /^restarting Restarting \(3\) /);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(seen.has('restarting'), [...seen].join(','));
+  assert.equal((await d.docker(['stop', '-t', '1', 'rst'])).code, 0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Restarting}}', 'rst']);
+  assert.equal(after.stdout.trim(), 'exited false');
+  const rm = await d.docker(['rm', 'rst']);
+  assert.equal(rm.code, 0, rm.stderr);
+});
