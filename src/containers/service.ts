@@ -543,6 +543,8 @@ export class ContainerService {
       this.store.save(rec);
       const exited = this.wait(rec.Id, 'not-running');
       if (rec.State.Status === 'paused') await this.d.runtime.resume(rec.Id).catch(() => undefined);
+      // dockerd's rm -f reports the kill (before the die it causes).
+      this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: '9' });
       await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }

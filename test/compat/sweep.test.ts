@@ -235,7 +235,7 @@ test('container events carry the container labels, so events --filter label= wor
   await new Promise((r) => setTimeout(r, 1100));
   const ev = await d.docker(['events', '--since', '1m', '--until', '0s', '--filter', 'label=team=a', '--format', '{{.Action}} {{index .Actor.Attributes "com.docker.compose.project"}} {{.Actor.Attributes.name}}']);
   const lines = ev.stdout.trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['create', 'start', 'exec_create:', 'exec_start:', 'exec_die', 'die', 'destroy']);
+  assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['create', 'start', 'exec_create:', 'exec_start:', 'exec_die', 'kill', 'die', 'destroy']);
   for (const l of lines) assert.match(l, / p evl$/);
 });
 

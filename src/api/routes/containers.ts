@@ -205,6 +205,9 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const sock = ctx.hijack(streamType(ctx, tty));
     // logs=1 replays what the container already wrote; without stream=1 that is all.
     if (ctx.qbool('logs') && rec.HostConfig.LogConfig?.Type !== 'none') {
+      // Give the client a moment to read the 101 headers: docker-py then reads the raw
+      // socket, and bytes its HTTP parser buffered together with the headers would be lost.
+      await new Promise((r) => setTimeout(r, 50));
       await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
       if (!ctx.qbool('stream')) { sock.end(); return; }
     }
