@@ -17,3 +17,4 @@ export { buildRoutes } from './routes/build.js';
 export type { BuildBackend, BuildRequest, BuildStreamMessage } from './routes/build.js';
 export { archiveRoutes, encodePathStat } from './routes/archive.js';
 export type { ArchiveBackend } from './routes/archive.js';
+export { swarmRoutes } from './routes/swarm.js';

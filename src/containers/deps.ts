@@ -87,7 +87,7 @@ export interface SpecBuilder {
 
 export interface VolumePlumbing {
   /** Make sure a named volume exists (create it when missing); returns its host path. */
-  ensure(name: string, opts: { anonymous: boolean; containerId: string }): Promise<{ name: string; mountpoint: string; fresh: boolean }>;
+  ensure(name: string, opts: { anonymous: boolean; containerId: string; driverOpts?: Record<string, string>; labels?: Record<string, string> }): Promise<{ name: string; mountpoint: string; fresh: boolean }>;
   populate(name: string, fromDir: string): Promise<void>;
   release(name: string, containerId: string): void;
   remove(name: string): Promise<void>;

@@ -58,6 +58,9 @@ export function validateHealthcheck(h: unknown): void {
 /** The create body's Healthcheck over the image's, field by field, as Docker merges them. */
 export function mergeHealthcheck(user: HealthConfig | null | undefined, image: HealthConfig | null | undefined): HealthConfig | undefined {
   if (!user) return image ? { ...image } : undefined;
+  // Docker decodes into Go fields tagged omitempty: a null or zero duration (docker-py sends
+  // "Timeout": null) is not shown by inspect at all.
+  user = Object.fromEntries(Object.entries(user).filter(([k, v]) => v !== null && !(k !== 'Test' && v === 0))) as HealthConfig;
   if (!image) return { ...user };
   const out: HealthConfig = { ...user };
   if (!out.Test || out.Test.length === 0) out.Test = image.Test;

@@ -9,3 +9,4 @@ export type { HealthConfig } from './health.js';
 export { collectMounts, parseBind, parseApiMount } from './mounts.js';
 export { ContainerArchive, View, changes, goFileMode, statPath } from './archive.js';
 export type { ArchiveServiceDeps, Change, ContainerFilesystem, FilesystemProvider, FsMount, PathStat } from './archive.js';
+export { mergeUpdate, liveResources, type LiveResources } from './update.js';

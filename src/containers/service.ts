@@ -20,6 +20,7 @@ import type {
 import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
 import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
+import { mergeUpdate, liveResources, type LiveResources } from './update.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -32,6 +33,8 @@ export interface ContainerServiceDeps {
   spec: SpecBuilder;
   volumes: VolumePlumbing;
   network: NetworkPlumbing;
+  /** Apply new limits to a running container (`docker update`); absent: stored for the next start only. */
+  updateResources?: (id: string, r: LiveResources) => Promise<void>;
   /** Volumes in use elsewhere need this to report users. */
 }
 
@@ -72,6 +75,7 @@ export class ContainerService {
   private waiters = new Map<string, Waiter[]>();
   private watching = new Set<string>();
   private logTimers = new Map<string, NodeJS.Timeout>();
+  private restartTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
@@ -140,7 +144,11 @@ export class ContainerService {
       mkdirSync(join(dir, 'rootfs'), { recursive: true });
       for (const m of mounts) {
         if (m.Type !== 'volume') continue;
-        const v = await this.d.volumes.ensure(m.Name ?? '', { anonymous: !!m.Anonymous, containerId: id });
+        // --mount volume-opt=/volume-label=: used only when this creates the volume (as in Docker).
+        const vo = (hostConfig.Mounts ?? []).find((x: Record<string, any>) => x?.Type === 'volume' && x.Target === m.Destination)?.VolumeOptions;
+        const v = await this.d.volumes.ensure(m.Name ?? '', {
+          anonymous: !!m.Anonymous, containerId: id, driverOpts: vo?.DriverConfig?.Options ?? undefined, labels: vo?.Labels ?? undefined,
+        });
         m.Name = v.name;
         m.Source = v.mountpoint;
       }
@@ -221,7 +229,7 @@ export class ContainerService {
       // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
       await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
-        portBindings: hc.PortBindings ?? {}, exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
+        portBindings: zeroPortIsEphemeral(hc.PortBindings ?? {}), exposedPorts: Object.keys(cfg.ExposedPorts ?? {}), publishAll: !!hc.PublishAllPorts,
       });
       // `none` needs no plumbing: the runtime makes a fresh netns with only lo.
       // Joining a container whose netns is unpinned goes through its pid.
@@ -355,7 +363,17 @@ export class ContainerService {
     if (wantRestart) {
       rec.RestartCount++;
       const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
-      setTimeout(() => { void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err })); }, delay).unref();
+      // Until it runs again the container is "restarting", as in dockerd: ps lists it
+      // as "Restarting (code) … ago", and stop/kill/rm -f cancel the restart.
+      rec.State = { ...rec.State, Status: 'restarting' };
+      this.store.save(rec);
+      const timer = setTimeout(() => {
+        this.restartTimers.delete(id);
+        if (this.store.find(id)?.State.Status !== 'restarting') return;
+        void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err }));
+      }, delay);
+      timer.unref();
+      this.restartTimers.set(id, timer);
       return;
     }
     if (rec.HostConfig.AutoRemove) {
@@ -387,20 +405,47 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- stop / kill
 
+  /** A container waiting to be restarted stops waiting: it is exited (true when it was restarting). */
+  private async cancelRestart(rec: ContainerRecord): Promise<boolean> {
+    if (rec.State.Status !== 'restarting') return false;
+    const t = this.restartTimers.get(rec.Id);
+    if (!t) {
+      // The restart is under way: let it finish, then the caller deals with a running container.
+      await this.locked(rec.Id, async () => undefined);
+      Object.assign(rec, this.store.find(rec.Id) ?? {});
+      return false;
+    }
+    clearTimeout(t);
+    this.restartTimers.delete(rec.Id);
+    rec.State = { ...rec.State, Status: 'exited' };
+    rec.ManualStop = true;
+    this.store.save(rec);
+    return true;
+  }
+
   async kill(ref: string, signal?: string): Promise<void> {
     const rec = this.store.get(ref);
     const sig = signal ? signalNumber(signal) : 9;
+    if (await this.cancelRestart(rec)) { this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) }); return; }
     if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') {
       throw conflict(`cannot kill container: ${ref}: container ${rec.Id} is not running`);
     }
     if (sig === 9 || sig === 15) rec.ManualStop = true;
     this.store.save(rec);
-    await this.d.runtime.kill(rec.Id, sig);
+    await this.d.runtime.kill(rec.Id, sig).catch((err) => {
+      // The process may have exited before its exit was recorded: Docker answers 409 then, not 500.
+      // (The runtime calls a vanished container NotFound, but its record is still here.)
+      if ((err as { kind?: string }).kind === 'NotFound' || /no such process|not running|does not exist|container stopped/i.test((err as Error).message)) {
+        throw conflict(`cannot kill container: ${ref}: container ${rec.Id} is not running`, err);
+      }
+      throw err;
+    });
     this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
   }
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    if (await this.cancelRestart(rec)) { this.d.events('container', 'stop', rec.Id, { image: rec.Image, name: rec.Name }); return; }
     if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') throw notModified('container already stopped');
     rec.ManualStop = true;
     this.store.save(rec);
@@ -463,10 +508,33 @@ export class ContainerService {
     this.d.events('container', 'rename', rec.Id, { oldName: `/${old}`, name, image: rec.Image });
   }
 
+  // ---------------------------------------------------------------- update
+
+  /** `docker update`: new resources and restart policy; live ones first, then the record. */
+  async update(ref: string, body: Record<string, any>): Promise<{ Warnings: string[] }> {
+    const rec = this.store.get(ref);
+    return this.locked(rec.Id, async () => {
+      const cur = this.store.get(rec.Id);
+      const { hostConfig, warnings } = mergeUpdate(cur, body);
+      if ((cur.State.Status === 'running' || cur.State.Status === 'paused') && this.d.updateResources) {
+        await this.d.updateResources(cur.Id, liveResources(hostConfig)).catch((err) => {
+          throw invalidArgument(`Cannot update container ${cur.Id}: ${(err as Error).message}`, err);
+        });
+      }
+      cur.HostConfig = hostConfig;
+      this.store.save(cur);
+      this.d.events('container', 'update', cur.Id, { image: cur.Image, name: cur.Name });
+      return { Warnings: warnings };
+    });
+  }
+
   // ---------------------------------------------------------------- remove
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
+      if (rec.State.Status === 'restarting' && opts.force) await this.cancelRestart(rec);
+    }
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (!opts.force) {
         throw conflict(`cannot remove container "/${rec.Name}": container is ${rec.State.Status}: stop the container before removing or force remove`);
@@ -475,6 +543,8 @@ export class ContainerService {
       this.store.save(rec);
       const exited = this.wait(rec.Id, 'not-running');
       if (rec.State.Status === 'paused') await this.d.runtime.resume(rec.Id).catch(() => undefined);
+      // dockerd's rm -f reports the kill (before the die it causes).
+      this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: '9' });
       await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }
@@ -759,6 +829,15 @@ function mergeConfig(config: Record<string, any>, ic: Record<string, any>, id: s
   return c;
 }
 
+/** HostPort "0" asks for an ephemeral port, like an empty one (moby's port parsing: 0 means any). */
+function zeroPortIsEphemeral(pb: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(pb)) {
+    out[k] = Array.isArray(v) ? v.map((b) => (b && String(b.HostPort ?? '').trim() === '0' ? { ...b, HostPort: '' } : b)) : v;
+  }
+  return out;
+}
+
 function networkMode(hc: Record<string, any>): string {
   const m = hc.NetworkMode;
   return !m || m === 'default' ? 'bridge' : m;
@@ -768,7 +847,10 @@ function normalizeHostConfig(hc: Record<string, any>): Record<string, any> {
   const out = { ...hc };
   out.NetworkMode = networkMode(hc);
   out.RestartPolicy = hc.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 };
-  if (!out.RestartPolicy.Name) out.RestartPolicy = { ...out.RestartPolicy, Name: 'no' };
+  // Inspect always shows both fields (docker-py may send only a Name).
+  out.RestartPolicy = { Name: out.RestartPolicy.Name || 'no', MaximumRetryCount: Number(out.RestartPolicy.MaximumRetryCount ?? 0) || 0 };
+  // dockerd stores a default swap limit of twice the memory limit, and inspect shows it.
+  if (out.Memory > 0 && !out.MemorySwap) out.MemorySwap = out.Memory * 2;
   out.LogConfig = hc.LogConfig?.Type ? hc.LogConfig : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
   return out;
 }

@@ -18,7 +18,7 @@ import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
   Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
-  SERVER_VERSION,
+  SERVER_VERSION, swarmRoutes,
 } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { imagesBackend } from './images-backend.js';
@@ -26,6 +26,7 @@ import { buildBackend } from './build-backend.js';
 import { BuildCache } from '../build/index.js';
 import { networkPlumbing } from './network-plumbing.js';
 import { specBuilder } from './spec-builder.js';
+import { runtimeUpdater, dirSize, netStats } from './container-extras.js';
 
 export interface Daemon {
   close(): Promise<void>;
@@ -64,8 +65,22 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     isMounted: (t) => snapshots.isMounted(t),
   };
 
+  // Docker puts a container's labels into the attributes of its events (so
+  // `docker events --filter label=…` and compose's project filters work).
+  // The record is gone by `destroy`: remember the labels until then.
+  const eventLabels = new Map<string, Record<string, string>>();
+  const containerEvents: typeof events = (type, action, id, attrs = {}) => {
+    if (type !== 'container') return events(type, action, id, attrs);
+    let labels = eventLabels.get(id);
+    if (!labels) {
+      labels = (containers.store.find(id)?.Config.Labels ?? {}) as Record<string, string>;
+      eventLabels.set(id, labels);
+    }
+    if (action === 'destroy') eventLabels.delete(id);
+    events(type, action, id, { ...labels, ...attrs });
+  };
   const containers: ContainerService = new ContainerService({
-    db, root: join(cfg.dataRoot, 'containers'), log, events,
+    db, root: join(cfg.dataRoot, 'containers'), log, events: containerEvents,
     images: { get: (ref) => images.get(ref) },
     rootfs,
     runtime: driver,
@@ -77,7 +92,17 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       remove: (name) => volumes.remove(name, {}),
     },
     network: networkPlumbing(network),
+    // The conmon driver keeps the runtime's state under <exec-root>/runtime/runtime-state.
+    updateResources: runtimeUpdater(rt.path, join(cfg.execRoot, 'runtime', 'runtime-state'), cfg.execRoot),
   });
+  // SizeRw is the container's upper layer; SizeRootFs adds the image's layers.
+  const diskUsage = async (id: string) => {
+    const rec = containers.get(id);
+    const rw = await dirSize(join(containers.dir(rec.Id), 'upper'));
+    let imageSize = 0;
+    try { imageSize = images.toApiSummary(images.get(rec.ImageId)).Size ?? 0; } catch { /* image gone */ }
+    return { rw, rootfs: rw + imageSize };
+  };
 
   await network.init();
   await volumes.reconcile({ containerExists: (id) => !!containers.store.find(id) });
@@ -92,8 +117,23 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     info: async () => infoView(cfg, rt, containers, images),
     df: async () => ({
       LayersSize: snapshots.usage().size,
-      Images: images.list().map((i) => ({ ...images.toApiSummary(i), Containers: containers.list().filter((c) => c.ImageId === i.id).length })),
-      Containers: containers.list().map((c) => ({ Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: c.Config.Labels ?? {}, Mounts: [] })),
+      Images: (() => {
+        // SharedSize: bytes of layers (by chain) that another image uses too; the
+        // docker CLI needs it to work out what is reclaimable.
+        const all = images.list();
+        const chainKey = (i: typeof all[number], n: number) => i.layers.slice(0, n + 1).map((l) => l.diffId).join('/');
+        const users = new Map<string, number>();
+        for (const i of all) i.layers.forEach((_, n) => users.set(chainKey(i, n), (users.get(chainKey(i, n)) ?? 0) + 1));
+        return all.map((i) => ({
+          ...images.toApiSummary(i),
+          SharedSize: i.layers.reduce((sum, l, n) => sum + ((users.get(chainKey(i, n)) ?? 0) > 1 ? (images.layerDiff(l.digest)?.diffSize ?? l.size) : 0), 0),
+          Containers: containers.list().filter((c) => c.ImageId === i.id).length,
+        }));
+      })(),
+      Containers: await Promise.all(containers.list().map(async (c) => {
+        const u = await diskUsage(c.Id).catch(() => ({ rw: 0, rootfs: 0 }));
+        return { Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: u.rw, SizeRootFs: u.rootfs, Labels: c.Config.Labels ?? {}, Mounts: [] };
+      })),
       Volumes: await volumes.df(),
       BuildCache: [],
     }),
@@ -107,15 +147,18 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       // The previous raw sample gives Docker's precpu_stats.
       const raw = await driver.stats(id);
       const out = runtime.toDockerStats(raw, (prev as { raw?: runtime.CgroupStats } | undefined)?.raw);
+      const nets = await netStats(containers.get(id).State.Pid);
+      if (nets) (out as unknown as Record<string, unknown>).networks = nets;
       Object.defineProperty(out, 'raw', { value: raw, enumerable: false });
       return out as unknown as Record<string, any>;
     },
     topPids: (id) => driver.top(id),
+    diskUsage,
     imageMatches: (ancestor, rec) => {
       try { return images.get(ancestor).id === rec.ImageId; } catch { return rec.Image === ancestor; }
     },
   });
-  archiveRoutes(router, new ContainerArchive({ containers, events, log }));
+  archiveRoutes(router, new ContainerArchive({ containers, events: containerEvents, log }));
   volumeRoutes(router, {
     create: (b) => volumes.create(b),
     get: (n) => volumes.get(n),
@@ -146,6 +189,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const buildCache = new BuildCache(db);
   const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id) });
   imageRoutes(router, imagesBe);
+  swarmRoutes(router);
   buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
 
   const server = createApiServer(router, log);

@@ -345,9 +345,12 @@ export class VolumeStore {
    * by the container and mounted if its options ask for it. `fresh` means
    * it was never populated from an image, so the caller should populate() it.
    */
-  async ensure(name: string, opts: { anonymous?: boolean; containerId: string }): Promise<{ name: string; mountpoint: string; fresh: boolean }> {
+  async ensure(name: string, opts: { anonymous?: boolean; containerId: string; driverOpts?: Record<string, string>; labels?: Record<string, string> }): Promise<{ name: string; mountpoint: string; fresh: boolean }> {
     let vol: Volume;
-    if (!name || !this.row(name)) vol = await this.create(name ? { Name: name, ...(opts.anonymous ? { Labels: { [ANONYMOUS_LABEL]: '' } } : {}) } : {});
+    // Driver options and labels (from --mount volume-opt/volume-label) apply only to a volume made here.
+    const extra = { ...(opts.driverOpts ? { DriverOpts: opts.driverOpts } : {}) };
+    const labels = { ...(opts.labels ?? {}), ...(opts.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
+    if (!name || !this.row(name)) vol = await this.create({ ...(name ? { Name: name } : {}), ...extra, ...(Object.keys(labels).length ? { Labels: labels } : {}) });
     else vol = this.get(name);
     this.acquire(vol.Name, opts.containerId);
     await this.mount(vol.Name);

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { invalidArgument, conflict, type Logger } from '../../util/index.js';
+import { invalidArgument, conflict, notImplemented, type Logger } from '../../util/index.js';
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
@@ -71,23 +71,48 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
     if (f['is-task'] && f['is-task'].includes('true')) return false;
     if (f.health && !f.health.includes(healthFilterValue(r))) return false;
+    // publish matches the container ports bound in HostConfig, expose the ones in Config (moby daemon/list.go).
+    if (f.publish && !portSpecs('publish', f.publish).some((p) => Object.hasOwn(r.HostConfig.PortBindings ?? {}, p))) return false;
+    if (f.expose && !portSpecs('expose', f.expose).some((p) => Object.hasOwn(r.Config.ExposedPorts ?? {}, p))) return false;
     return true;
   });
+}
+
+/** Filter values like 80, 8080/udp or 8000-8090/tcp as "port/proto" keys (tcp when unsaid). */
+function portSpecs(name: string, values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(v.trim());
+    const lo = m ? Number(m[1]) : NaN;
+    const hi = m?.[2] ? Number(m[2]) : lo;
+    if (!m || lo < 1 || hi > 65535 || hi < lo || hi - lo > 65535) throw invalidArgument(`invalid filter '${name}=${v}'`);
+    for (let p = lo; p <= hi; p++) out.push(`${p}/${m[3] ?? 'tcp'}`);
+  }
+  return out;
 }
 
 export function containerRoutes(r: Router, be: ContainersBackend): void {
   const svc = be.containers;
 
-  r.get('/containers/json', (ctx) => {
+  r.get('/containers/json', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'), CONTAINER_FILTERS);
     const all = ctx.qbool('all');
     let list = svc.list();
-    if (!all && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
-    list = filterContainers(list, filters, be);
     const limit = ctx.qint('limit', -1)!;
+    // Like dockerd, a limit (docker ps -n N / -l) lists stopped containers too.
+    if (!all && limit <= 0 && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    list = filterContainers(list, filters, be);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
-    ctx.json(200, list.map((c) => listView(c, be.endpoints(c.Id), now)));
+    const views = list.map((c) => listView(c, be.endpoints(c.Id), now));
+    // ?size=1 (docker ps --size): SizeRw and SizeRootFs per container.
+    if (ctx.qbool('size') && be.diskUsage) {
+      await Promise.all(views.map(async (v: Record<string, any>) => {
+        const u = await be.diskUsage!(v.Id).catch(() => ({ rw: 0, rootfs: 0 }));
+        v.SizeRw = u.rw; v.SizeRootFs = u.rootfs;
+      }));
+    }
+    ctx.json(200, views);
   });
 
   r.post('/containers/create', async (ctx) => {
@@ -140,6 +165,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   r.post('/containers/{id}/pause', async (ctx) => { await svc.pause(ctx.params.id!); ctx.noContent(); });
   r.post('/containers/{id}/unpause', async (ctx) => { await svc.unpause(ctx.params.id!); ctx.noContent(); });
 
+  r.post('/containers/{id}/update', async (ctx) => { ctx.json(200, await svc.update(ctx.params.id!, (await ctx.body({ optional: true })) ?? {})); });
+
   r.post('/containers/{id}/rename', (ctx) => { svc.rename(ctx.params.id!, ctx.query.get('name') ?? ''); ctx.noContent(); });
 
   r.post('/containers/{id}/resize', async (ctx) => {
@@ -176,6 +203,14 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const tty = !!rec.Config.Tty;
     if (rec.State.Status === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
     const sock = ctx.hijack(streamType(ctx, tty));
+    // logs=1 replays what the container already wrote; without stream=1 that is all.
+    if (ctx.qbool('logs') && rec.HostConfig.LogConfig?.Type !== 'none') {
+      // Give the client a moment to read the 101 headers: docker-py then reads the raw
+      // socket, and bytes its HTTP parser buffered together with the headers would be lost.
+      await new Promise((r) => setTimeout(r, 50));
+      await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
+      if (!ctx.qbool('stream')) { sock.end(); return; }
+    }
     attachSocket(sock, {
       tty, wantStdin: wantStdin && !!rec.Config.OpenStdin, wantStdout, wantStderr, detachKeys, stdinOnce: !!rec.Config.StdinOnce,
       connect: (s) => svc.attach(rec.Id, s),
@@ -189,6 +224,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const stdout = ctx.qbool('stdout');
     const stderr = ctx.qbool('stderr');
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    if (rec.HostConfig.LogConfig?.Type === 'none') throw notImplemented('configured logging driver does not support reading');
     const tailRaw = ctx.query.get('tail');
     const tail = !tailRaw || tailRaw === 'all' ? 'all' : Number(tailRaw);
     if (tail !== 'all' && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${tailRaw}`);
@@ -328,6 +364,21 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
       Running: e.Running, Pid: e.Pid,
     });
   });
+}
+
+/** Write a container's log so far onto an attach connection (framed unless it has a TTY). */
+async function replayLogs(sock: Socket, be: ContainersBackend, rec: ContainerRecord, o: { tty: boolean; stdout: boolean; stderr: boolean }): Promise<void> {
+  if (!o.stdout && !o.stderr) return;
+  const rotated = await be.containers.rotatedLogs(rec);
+  try {
+    for await (const entry of be.readLogs(rec.LogPath, { stdout: o.stdout, stderr: o.stderr, tail: 'all', follow: false, rotated })) {
+      if (sock.destroyed) return;
+      const ok = sock.write(o.tty ? entry.line : frame(entry.stream === 'stdout' ? 1 : 2, entry.line));
+      if (!ok) await new Promise((r) => sock.once('drain', r));
+    }
+  } catch (err) {
+    be.log.debug('attach log replay failed', { id: rec.Id, err: (err as Error).message });
+  }
 }
 
 function emptyStats(rec: ContainerRecord) {
