@@ -23,8 +23,11 @@ export const ps: Command = {
   async run(cli, { flags }) {
     const format = flags.format as string;
     let size = flags.size as boolean;
-    if (format && !format.startsWith('table') && format !== 'json') size = usesField(format, 'Size');
-    else if (format && usesField(format, 'Size')) size = true;
+    // Like the docker CLI: sizes are asked for when the template reads .Size, and
+    // `{{json .}}` reads every field (`--format json` does not ask for them).
+    const wantsAll = !!format && /\{\{\s*json\s+\.\s*\}\}/.test(format);
+    if (format && !format.startsWith('table') && format !== 'json') size = usesField(format, 'Size') || wantsAll;
+    else if (format && (usesField(format, 'Size') || wantsAll)) size = true;
     let limit = flags.last as number;
     if (flags.latest) limit = 1;
     const list = await cli.api().containerList({
