@@ -4,6 +4,7 @@
 import { collectWhenIdle } from './idle-gc.js';
 import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import { openDb, EventBus, invalidArgument, type Logger } from '../util/index.js';
@@ -199,13 +200,24 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     await listen(s, host, log);
     servers.push(s);
   }
+  const sockets = new Set<Socket>();
+  for (const s of servers) {
+    s.on('connection', (sock: Socket) => { sockets.add(sock); sock.once('close', () => sockets.delete(sock)); });
+  }
   log.info('API listening', { hosts: cfg.hosts.join(','), version: SERVER_VERSION });
   const stopIdleGc = collectWhenIdle(servers, 1500, log);
   return {
     servers,
     close: async () => {
       stopIdleGc();
-      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      // closeAllConnections() only knows HTTP connections: hijacked attach/exec
+      // streams would keep close() waiting forever. Drop every socket; the
+      // containers keep their stdio (conmon holds it).
+      await Promise.all(servers.map((s) => new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+        for (const sock of sockets) sock.destroy();
+      })));
       containers.health.stopAll(); // no health check results after the db closes
       network.close();
       db.close();
