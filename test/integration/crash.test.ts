@@ -1,6 +1,7 @@
 // kill -9 of berthd: containers keep running, nothing is lost or half-made, exits that happened meanwhile are right.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -36,10 +37,17 @@ test('containers outlive a kill -9 of berthd and are found again', async () => {
   await d.docker(['rm', 'survivor', 'quitter']);
 });
 
-test('SIGTERM leaves running containers running', async () => {
+test('SIGTERM leaves running containers running, even with a client attached', async () => {
   await d.docker(['run', '-d', '--name', 'calm', 'busybox', 'sleep', '60']);
   const pid = Number((await d.docker(['inspect', '-f', '{{.State.Pid}}', 'calm'])).stdout.trim());
+  // A hijacked attach stream must not keep the daemon from stopping.
+  const attached = spawn('docker', ['attach', 'calm'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: 'ignore' });
+  const attachEnded = new Promise((r) => attached.once('exit', r));
+  await sleep(500);
+  const t0 = Date.now();
   await d.stop('SIGTERM');
+  assert.ok(Date.now() - t0 < 5000, 'berthd stopped promptly');
+  await attachEnded;
   process.kill(pid, 0);
   await d.restart();
   assert.equal((await d.docker(['inspect', '-f', '{{.State.Running}}', 'calm'])).stdout.trim(), 'true');
