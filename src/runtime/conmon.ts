@@ -25,6 +25,7 @@ import {
 } from '../util/index.js';
 import { openAttach, type AttachStreams } from './attach.js';
 import { spawnDetached, waitPid } from '../sys/index.js';
+import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-bpf.js';
 import { detectCgroups, readCgroupStats, cgroupPids, cgroupOomKilled, removeCgroup, removeCgroupDirs, type CgroupLayout, type CgroupStats } from './cgroups.js';
 import type { OciSpec, OciProcess } from './oci.js';
 
@@ -268,6 +269,9 @@ export class ConmonDriver {
     await mkdir(join(dir, 'exits'), { recursive: true });
     await mkdir(this.runtimeRoot, { recursive: true });
     const spec: OciSpec = { ...o.spec, process: o.spec.process ? { ...o.spec.process, terminal: o.tty } : o.spec.process };
+    // crun would compile the seccomp section again for every create and exec.
+    const bpf = this.runtime.name === 'crun' && spec.linux?.seccomp ? precompiledSeccomp(spec.linux.seccomp) : undefined;
+    if (bpf) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
     // Regenerated on every start, and the runtime keeps its own copy: no fsync.
     await replaceFile(join(o.bundleDir, 'config.json'), JSON.stringify(spec));
     const state: ContainerState = {

@@ -4,6 +4,7 @@ export * from './oci.js';
 export { ALL_CAPS, DEFAULT_CAPS, normalizeCap, tweakCapabilities, capsFromMask } from './caps.js';
 export { readHostInfo, parseProcLimits, listDevices, statDevice, INIT_CANDIDATES, type HostInfo } from './host.js';
 export { loadDefaultProfile, resolveSeccomp, SeccompCache, type SeccompProfile } from './seccomp.js';
+export { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-bpf.js';
 export { resolveUser, parsePasswd, parseGroup, type ResolvedUser } from './user.js';
 export {
   generateSpec, defaultSpec, defaultMounts, dockerEnv, toOciMount, mergeTmpfsOptions, parseDeviceCgroupRule,

@@ -26,8 +26,12 @@ interface Addon {
   spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess;
   waitPid(pid: number): Promise<{ code: number; signal: number }>;
   syncfsAsync(path: string): Promise<void>;
+  seccompCompile(defaultAction: string, defaultErrno: number, architectures: string[], rules: SeccompRule[]): Buffer;
   constants: Record<string, number>;
 }
+
+/** One OCI seccomp syscalls entry: [action, errnoRet (-1: none), names, args[[index, op, value, valueTwo]]]. */
+export type SeccompRule = [string, number, string[], [number, string, bigint, bigint][]];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADDON_REL = 'src/sys/addon/build/Release/berth_sys.node';
@@ -195,4 +199,13 @@ export function syncfsAsync(path: string): Promise<void> {
 /** syncfs(2) on the filesystem holding `path`: everything written there reaches the disk. */
 export function syncfs(path: string): void {
   addon.syncfs(path);
+}
+
+/**
+ * The raw seccomp BPF program libseccomp builds from an OCI seccomp section,
+ * translated as crun translates it (src/sys/addon/seccomp.c). Throws on what
+ * crun would refuse, and on NOTIFY (only the runtime can set up a listener).
+ */
+export function seccompCompile(defaultAction: string, defaultErrno: number, architectures: string[], rules: SeccompRule[]): Buffer {
+  return addon.seccompCompile(defaultAction, defaultErrno, architectures, rules);
 }

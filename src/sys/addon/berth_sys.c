@@ -1,6 +1,7 @@
 /*
  * berth_sys: the few Linux syscalls Node lacks (mount, umount2, mknod, xattrs,
- * AF_UNIX SOCK_SEQPACKET connect, syncfs, posix_spawn, waitpid). Plain C over
+ * AF_UNIX SOCK_SEQPACKET connect, syncfs, posix_spawn, waitpid), and a seccomp
+ * compiler over libseccomp (seccomp.c). Plain C over
  * node_api.h. Every failure
  * throws an Error shaped like Node's system errors: { code: 'ENOENT',
  * errno: -2, syscall: 'mount', path? }.
@@ -648,6 +649,9 @@ out:
   return ret;
 }
 
+/* seccomp.c */
+napi_value berth_seccomp_compile(napi_env env, napi_callback_info info);
+
 static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -676,6 +680,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "spawnDetached", js_spawn_detached);
   set_fn(env, exports, "waitPid", js_wait_pid);
   set_fn(env, exports, "syncfsAsync", js_syncfs_async);
+  set_fn(env, exports, "seccompCompile", berth_seccomp_compile);
 
   napi_value c;
   napi_create_object(env, &c);
