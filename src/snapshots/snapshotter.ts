@@ -12,9 +12,9 @@
 // between rename and commit leaves a dir without a row, which reconcile
 // removes). Remove deletes the row, then the dir, best-effort.
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hasCode, internal, invalidArgument, migrate, notFound, type DB, type Logger } from '../util/index.js';
 import { syncfsAsync } from '../sys/index.js';
@@ -248,8 +248,18 @@ export class Snapshotter {
     return unmountAsync(target);
   }
 
+  /**
+   * Whether a container rootfs (an overlay target) is mounted. An overlay has
+   * a device number of its own, so two stats answer it; scanning
+   * /proc/self/mountinfo costs more with every running container.
+   */
   isMounted(target: string): boolean {
-    return isMounted(target);
+    try {
+      return statSync(target).dev !== statSync(dirname(target)).dev;
+    } catch (err) {
+      if (hasCode(err, 'ENOENT')) return false;
+      return isMounted(target);
+    }
   }
 
   /** An OCI layer tar (uncompressed) of the changes in a container's upper dir. */
