@@ -10,6 +10,7 @@ import { parseReference, withDefaultTag, familiarName } from '../reference/index
 export function buildBackend(o: {
   images: ImageStore; containers: ContainerService; rootfs: RootfsProvider; cache?: BuildCache; tmpDir: string; log: Logger;
   pull?: ImagesBackend['pull'];
+  collectLayers?: () => Promise<void>;
 }): BuildBackend {
   // Contexts left by a daemon that stopped mid-build.
   rmSync(o.tmpDir, { recursive: true, force: true });
@@ -49,6 +50,7 @@ export function buildBackend(o: {
         gone.push(id);
       }
       cache.forget(gone);
+      if (deleted.length) await o.collectLayers?.();
       return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
     },
   };

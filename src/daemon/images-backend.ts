@@ -16,6 +16,8 @@ export function imagesBackend(o: {
   containers: ContainerService; events: EventSink;
   /** Untagged images to leave out of a listing without `all` (build-cache step images that have children, as Docker). */
   hidden?: (id: string) => boolean;
+  /** Deletes unpacked layers no image or container uses; runs after images are deleted. */
+  collectLayers?: () => Promise<void>;
 }): ImagesBackend {
   const { images, containers } = o;
   const isInUse = (id: string) => containers.imageInUse(id);
@@ -34,8 +36,16 @@ export function imagesBackend(o: {
       const target = tag ? `${repo}:${tag}` : repo;
       images.tag(name, target);
     },
-    remove: (name, { force, noPrune }) => images.remove(name, { force, noPrune, isInUse }),
-    prune: (filters) => images.prune({ all: filters.dangling?.[0] === 'false', filters, isInUse }),
+    remove: async (name, { force, noPrune }) => {
+      const out = await images.remove(name, { force, noPrune, isInUse });
+      if (out.some((d) => d.Deleted)) await o.collectLayers?.();
+      return out;
+    },
+    prune: async (filters) => {
+      const out = await images.prune({ all: filters.dangling?.[0] === 'false', filters, isInUse });
+      if (out.ImagesDeleted?.length) await o.collectLayers?.();
+      return out;
+    },
     import: async (src: Readable, opts) => (await images.import(src, { ...opts, source: '-' })).id,
     load: (src, opts) => images.load(src, { onProgress: (line: string) => opts.onProgress({ stream: line.endsWith('\n') ? line : `${line}\n` }) }),
     save: (names) => images.save(names),

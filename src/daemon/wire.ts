@@ -10,7 +10,7 @@ import os from 'node:os';
 import { openDb, EventBus, invalidArgument, type Logger } from '../util/index.js';
 import { LocalContentStore } from '../content/index.js';
 import { ImageStore } from '../images/index.js';
-import { Snapshotter } from '../snapshots/index.js';
+import { Snapshotter, chainIds } from '../snapshots/index.js';
 import { Unpacker } from '../unpack/index.js';
 import * as runtime from '../runtime/index.js';
 import { VolumeStore } from '../volumes/index.js';
@@ -105,11 +105,29 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     return { rw, rootfs: rw + imageSize };
   };
 
+  // Unpacked layers that no image and no container uses any more: Docker deletes a layer with its last
+  // image. A layer a pull or build unpacked before its image was recorded may go too; creating a
+  // container unpacks any missing layer again from the content store, which keeps every referenced blob.
+  let layerGc: Promise<void> = Promise.resolve();
+  const collectLayers = (): Promise<void> => {
+    layerGc = layerGc.then(async () => {
+      const keep = new Set<string>();
+      for (const img of images.list()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
+      const inUse = new Set(containers.list().flatMap((c) => c.LayerDirs ?? []));
+      for (const l of snapshots.list()) {
+        if (keep.has(l.chainId) || inUse.has(l.dir)) continue;
+        await snapshots.remove(l.chainId).catch((err) => log.warn('cannot remove an unused layer', { chainId: l.chainId, err }));
+      }
+    }).catch((err) => log.warn('layer collection failed', { err }));
+    return layerGc;
+  };
+
   await network.init();
   await volumes.reconcile({ containerExists: (id) => !!containers.store.find(id) });
   await containers.reconcile();
   const running = containers.list().filter((c) => c.State.Status === 'running' || c.State.Status === 'paused').map((c) => c.Id);
   await network.reconcile(running, { known: containers.list().map((c) => c.Id) });
+  await collectLayers();
 
   const router = new Router();
   systemRoutes(router, {
@@ -188,10 +206,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     },
   });
   const buildCache = new BuildCache(db);
-  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id) });
+  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id), collectLayers });
   imageRoutes(router, imagesBe);
   swarmRoutes(router);
-  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull }));
+  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];

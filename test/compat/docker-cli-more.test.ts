@@ -1,7 +1,10 @@
 // More of the daily docker CLI against berthd: lifecycle verbs, ps filters, top, stats, events, log rotation, -it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -137,4 +140,35 @@ test('security and kernel knobs: caps, privileged, seccomp, no-new-privileges, s
   const filled = await d.docker(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'head', '-1', '/etc/passwd']);
   assert.equal(filled.stdout, 'root:x:0:0:root:/root:/bin/sh\n');
   await d.docker(['volume', 'rm', 'etcvol']);
+});
+
+test('rmi deletes unpacked layers no image uses; layers of used and still-tagged images stay', async () => {
+  const layerDirs = () => readdirSync(join(d.dataRoot, 'snapshots')).filter((n) => /^[a-f0-9]{64}$/.test(n)).sort();
+  const layersSize = async () => (await d.api('GET', '/system/df')).body.LayersSize as number;
+  const before = layerDirs();
+  const sizeBefore = await layersSize();
+  // An image with a layer of its own: importing it unpacks one more layer.
+  const src = mkdtempSync(join(tmpdir(), 'berth-gc-'));
+  writeFileSync(join(src, 'only-here'), 'x'.repeat(50_000));
+  execFileSync('tar', ['-C', src, '-cf', join(src, '..', `${src.split('/').pop()}.tar`), '.']);
+  const tar = join(src, '..', `${src.split('/').pop()}.tar`);
+  assert.equal((await d.docker(['import', tar, 'gc-one:latest'])).code, 0);
+  assert.equal((await d.docker(['create', '--name', 'gc-user', 'gc-one', '/only-here'])).code, 0);
+  const withImage = layerDirs();
+  assert.equal(withImage.length, before.length + 1);
+  assert.ok(await layersSize() > sizeBefore + 50_000);
+  // Used by a container: rmi refuses and the layer stays.
+  assert.notEqual((await d.docker(['rmi', 'gc-one'])).code, 0);
+  assert.deepEqual(layerDirs(), withImage);
+  await d.docker(['rm', 'gc-user']);
+  await d.docker(['tag', 'gc-one', 'gc-two']);
+  assert.match((await d.docker(['rmi', 'gc-one'])).stdout, /^Untagged: gc-one:latest\n$/);
+  assert.deepEqual(layerDirs(), withImage, 'untagging one of two names keeps the layer');
+  assert.match((await d.docker(['rmi', 'gc-two'])).stdout, /Deleted: sha256:/);
+  assert.deepEqual(layerDirs(), before, 'the layer went with its last image');
+  assert.equal(await layersSize(), sizeBefore);
+  // busybox's layer, still used by its image, is untouched.
+  assert.equal((await d.docker(['run', '--rm', 'busybox', 'echo', 'ok'])).stdout, 'ok\n');
+  rmSync(src, { recursive: true, force: true });
+  rmSync(tar, { force: true });
 });
