@@ -1,0 +1,257 @@
+// testcontainers for Node (a real client library, pinned in package.json) against berthd.
+//
+// There is no Docker Hub here, so testcontainers' reaper (the testcontainers/ryuk image, a Go
+// binary) cannot be pulled: TESTCONTAINERS_RYUK_DISABLED=true turns it off and every test
+// stops what it starts. DockerComposeEnvironment is not covered: testcontainers 11 drives the
+// `docker compose` v2 plugin, which is not installed (only docker-compose v1 is).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { text } from 'node:stream/consumers';
+import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+// testcontainers reads its settings from the environment when it first talks to the daemon.
+process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+
+let d: TestDaemon;
+let tc: typeof import('testcontainers');
+const IMAGE = 'busybox:latest';
+const tmp = mkdtempSync(join(tmpdir(), 'berth-tc-'));
+
+// A web server that says `ready` once httpd is about to listen.
+const HTTPD = 'mkdir -p /www && echo hello-from-berth > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www';
+
+before(async () => {
+  d = await startDaemon();
+  await importBusybox(d, IMAGE);
+  process.env.DOCKER_HOST = d.host;
+  tc = await import('testcontainers');
+});
+after(async () => {
+  if (d) await destroyDaemon(d);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.text() };
+}
+
+test('GenericContainer: log wait, mapped port, host, fetch, stop removes the container', async () => {
+  const c = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', HTTPD])
+    .withExposedPorts(8080)
+    .withWaitStrategy(tc.Wait.forLogMessage('ready'))
+    .start();
+  try {
+    // For a unix DOCKER_HOST testcontainers uses localhost, or (inside a container, /.dockerenv)
+    // the gateway of the daemon's `bridge` network, which is an address of this host too.
+    const bridge = await d.api('GET', '/networks/bridge');
+    const gateway = bridge.body.IPAM.Config[0].Gateway;
+    assert.equal(c.getHost(), existsSync('/.dockerenv') ? gateway : 'localhost');
+    const port = c.getMappedPort(8080);
+    assert.ok(port > 0 && port < 65536);
+    // httpd may need a moment after `ready`.
+    let r = { status: 0, body: '' };
+    for (let i = 0; i < 50; i++) {
+      try { r = await get(`http://127.0.0.1:${port}/`); break; } catch { await new Promise((res) => setTimeout(res, 100)); }
+    }
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'hello-from-berth\n');
+    assert.equal((await get(`http://${c.getHost()}:${port}/`)).body, 'hello-from-berth\n');
+    assert.match(c.getName(), /^\//);
+  } finally {
+    await c.stop();
+  }
+  const gone = await d.api('GET', `/containers/${c.getId()}/json`);
+  assert.equal(gone.status, 404);
+});
+
+test('default wait strategy (listening ports, checked inside and from the host)', async () => {
+  const c = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', `sleep 1; ${HTTPD}`])
+    .withExposedPorts(8080)
+    .withStartupTimeout(30_000)
+    .start();
+  try {
+    // The strategy only returns once the port answers, so no retry here.
+    const r = await get(`http://127.0.0.1:${c.getMappedPort(8080)}/`);
+    assert.equal(r.body, 'hello-from-berth\n');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('Wait.forHttp and Wait.forHealthCheck', async () => {
+  const web = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', `sleep 1; ${HTTPD}`])
+    .withExposedPorts(8080)
+    .withWaitStrategy(tc.Wait.forHttp('/index.html', 8080).forStatusCode(200).forResponsePredicate((b) => b.includes('hello')))
+    .withStartupTimeout(30_000)
+    .start();
+  await web.stop();
+
+  const healthy = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', 'sleep 1; touch /tmp/healthy; exec sleep 300'])
+    .withHealthCheck({ test: ['CMD-SHELL', 'test -f /tmp/healthy'], interval: 300, timeout: 2000, retries: 20 })
+    .withWaitStrategy(tc.Wait.forHealthCheck())
+    .withStartupTimeout(30_000)
+    .start();
+  try {
+    const info = await d.api('GET', `/containers/${healthy.getId()}/json`);
+    assert.equal(info.body.State.Health.Status, 'healthy');
+  } finally {
+    await healthy.stop();
+  }
+
+  // A container that never gets healthy fails start() with testcontainers' own message.
+  await assert.rejects(
+    new tc.GenericContainer(IMAGE)
+      .withCommand(['sleep', '300'])
+      .withHealthCheck({ test: ['CMD', 'false'], interval: 200, timeout: 1000, retries: 1 })
+      .withWaitStrategy(tc.Wait.forHealthCheck())
+      .withStartupTimeout(15_000)
+      .start(),
+    /Health check failed: unhealthy/,
+  );
+});
+
+test('environment, labels, bind mounts, copied content and files, exec, logs', async () => {
+  const hostDir = mkdtempSync(join(tmp, 'bind-'));
+  writeFileSync(join(hostDir, 'from-host.txt'), 'bound\n');
+  const hostFile = join(tmp, 'copy-me.txt');
+  writeFileSync(hostFile, 'copied file\n');
+  const c = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', 'echo out-line; echo err-line >&2; echo "env=$GREETING"; exec sleep 300'])
+    .withEnvironment({ GREETING: 'hi there' })
+    .withLabels({ 'com.example.team': 'berth' })
+    .withBindMounts([{ source: hostDir, target: '/data' }, { source: hostDir, target: '/ro', mode: 'ro' }])
+    .withCopyContentToContainer([{ content: 'some content\n', target: '/etc/app/content.txt' }])
+    .withCopyFilesToContainer([{ source: hostFile, target: '/opt/copied.txt', mode: 0o640 }])
+    .withWaitStrategy(tc.Wait.forLogMessage(/env=hi there/))
+    .start();
+  try {
+    const info = await d.api('GET', `/containers/${c.getId()}/json`);
+    assert.equal(info.body.Config.Labels['com.example.team'], 'berth');
+    assert.deepEqual(c.getLabels()['com.example.team'], 'berth');
+    assert.ok(info.body.Config.Env.includes('GREETING=hi there'));
+
+    let r = await c.exec(['cat', '/data/from-host.txt', '/etc/app/content.txt', '/opt/copied.txt']);
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.output, 'bound\nsome content\ncopied file\n');
+    r = await c.exec(['stat', '-c', '%a', '/opt/copied.txt']);
+    assert.equal(r.stdout.trim(), '640');
+    // Writes through the rw bind show on the host; the ro bind refuses them.
+    r = await c.exec(['sh', '-c', 'echo written > /data/new.txt']);
+    assert.equal(r.exitCode, 0);
+    assert.equal(readFileSync(join(hostDir, 'new.txt'), 'utf8'), 'written\n');
+    r = await c.exec(['sh', '-c', 'echo no > /ro/x']);
+    assert.notEqual(r.exitCode, 0);
+    // exec separates stdout and stderr, and takes env, working dir and user.
+    r = await c.exec(['sh', '-c', 'echo "$FOO $(pwd) $(id -u)"; echo oops >&2; exit 3'], { env: { FOO: 'bar' }, workingDir: '/tmp', user: 'nobody' });
+    assert.equal(r.exitCode, 3);
+    assert.equal(r.stdout, 'bar /tmp 65534\n');
+    assert.equal(r.stderr, 'oops\n');
+
+    // Copy in after start, and back out.
+    await c.copyContentToContainer([{ content: 'late\n', target: '/tmp/late.txt' }]);
+    assert.equal((await c.exec(['cat', '/tmp/late.txt'])).output, 'late\n');
+    const archive = await c.copyArchiveFromContainer('/tmp/late.txt');
+    const chunks: Buffer[] = [];
+    for await (const chunk of archive) chunks.push(Buffer.from(chunk as Uint8Array));
+    const tarBytes = Buffer.concat(chunks);
+    assert.ok(tarBytes.includes(Buffer.from('late\n')));
+
+    // logs() is a live stream of both outputs.
+    const logs = await c.logs();
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`logs so far: ${seen.join('')}`)), 10_000);
+      logs.on('data', (b: Buffer | string) => {
+        seen.push(b.toString());
+        const all = seen.join('');
+        if (all.includes('out-line') && all.includes('err-line')) { clearTimeout(t); resolve(); }
+      });
+    });
+    logs.destroy();
+  } finally {
+    await c.stop();
+  }
+});
+
+test('restart keeps the container and its mapped port works again', async () => {
+  const c = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', HTTPD])
+    .withExposedPorts(8080)
+    .withWaitStrategy(tc.Wait.forListeningPorts())
+    .withStartupTimeout(30_000)
+    .start();
+  try {
+    const before = await d.api('GET', `/containers/${c.getId()}/json`);
+    await c.restart();
+    const after = await d.api('GET', `/containers/${c.getId()}/json`);
+    assert.equal(after.body.State.Running, true);
+    assert.notEqual(after.body.State.StartedAt, before.body.State.StartedAt);
+    let body = '';
+    for (let i = 0; i < 50 && !body; i++) {
+      try { body = (await get(`http://127.0.0.1:${c.getMappedPort(8080)}/`)).body; } catch { await new Promise((res) => setTimeout(res, 100)); }
+    }
+    assert.equal(body, 'hello-from-berth\n');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('Network with aliases: two containers reach each other by alias', async () => {
+  const network = await new tc.Network().start();
+  const web = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sh', '-c', HTTPD])
+    .withNetwork(network)
+    .withNetworkAliases('web')
+    .withWaitStrategy(tc.Wait.forLogMessage('ready'))
+    .start();
+  const client = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sleep', '300'])
+    .withNetwork(network)
+    .withNetworkAliases('client')
+    .withWaitStrategy(tc.Wait.forSuccessfulCommand('test -d /proc/1'))
+    .start();
+  try {
+    assert.ok(web.getIpAddress(network.getName()));
+    let r = { exitCode: 1, output: '' };
+    for (let i = 0; i < 30 && r.exitCode !== 0; i++) {
+      r = await client.exec(['wget', '-qO-', 'http://web:8080/']);
+      if (r.exitCode !== 0) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(r.output, 'hello-from-berth\n');
+    r = await web.exec(['ping', '-c', '1', '-W', '2', 'client']);
+    assert.equal(r.exitCode, 0, r.output);
+  } finally {
+    await client.stop();
+    await web.stop();
+    await network.stop();
+  }
+  const gone = await d.api('GET', `/networks/${network.getId()}`);
+  assert.equal(gone.status, 404);
+});
+
+test('reuse: off by default, on with withReuse()', async () => {
+  const make = () => new tc.GenericContainer(IMAGE).withCommand(['sleep', '301']);
+  const a = await make().start();
+  const b = await make().start();
+  try {
+    assert.notEqual(a.getId(), b.getId());
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  const r1 = await make().withReuse().start();
+  const r2 = await make().withReuse().start();
+  try {
+    assert.equal(r1.getId(), r2.getId());
+  } finally {
+    await r1.stop();
+  }
+});
