@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { text } from 'node:stream/consumers';
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
 import { startDaemon, importBusybox, destroyDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 // testcontainers reads its settings from the environment when it first talks to the daemon.
@@ -33,6 +35,16 @@ after(async () => {
   if (d) await destroyDaemon(d);
   rmSync(tmp, { recursive: true, force: true });
 });
+
+/** An uncompressed tar of `files` (path -> content). */
+async function tarOf(files: Record<string, string>): Promise<Readable> {
+  const pack = tarStream.pack();
+  for (const [name, content] of Object.entries(files)) pack.entry({ name, mode: 0o644 }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
+  return Readable.from([Buffer.concat(chunks)]);
+}
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url);
@@ -253,5 +265,88 @@ test('reuse: off by default, on with withReuse()', async () => {
     assert.equal(r1.getId(), r2.getId());
   } finally {
     await r1.stop();
+  }
+});
+
+test('more options: name, entrypoint, user, workdir, tmpfs, extra hosts, resources, directories and archives, log consumer, commit', async () => {
+  const dir = mkdtempSync(join(tmp, 'dir-'));
+  writeFileSync(join(dir, 'a.txt'), 'A\n');
+  const name = `tc-opts-${process.pid}`;
+  const consumed: string[] = [];
+  const c = await new tc.GenericContainer(IMAGE)
+    .withName(name)
+    .withEntrypoint(['sh', '-c'])
+    .withCommand(['echo consumer-line; exec sleep 300'])
+    .withUser('33:33')
+    .withWorkingDir('/tmp')
+    .withTmpFs({ '/scratch': 'rw,size=1m' })
+    .withExtraHosts([{ host: 'db.example', ipAddress: '10.1.2.3' }])
+    .withResourcesQuota({ memory: 0.25, cpu: 0.5 })
+    .withCopyDirectoriesToContainer([{ source: dir, target: '/srv/dir' }])
+    .withCopyArchivesToContainer([{ tar: await tarOf({ 'arch/b.txt': 'B\n' }), target: '/var' }])
+    .withLogConsumer((stream) => stream.on('data', (l: string | Buffer) => consumed.push(l.toString())))
+    .withWaitStrategy(tc.Wait.forAll([tc.Wait.forLogMessage('consumer-line'), tc.Wait.forSuccessfulCommand('test -d /srv/dir')]))
+    .start();
+  try {
+    assert.equal(c.getName(), `/${name}`);
+    const r = await c.exec(['sh', '-c', 'id -u; pwd; grep db.example /etc/hosts; grep -c " /scratch tmpfs" /proc/mounts; cat /srv/dir/a.txt /var/arch/b.txt']);
+    assert.equal(r.exitCode, 0, r.output);
+    const [uid, cwd, hosts, tmpfs, a, b] = r.stdout.trim().split('\n');
+    assert.equal(uid, '33');
+    assert.equal(cwd, '/tmp');
+    assert.match(hosts!, /^10\.1\.2\.3\s+db\.example$/);
+    assert.equal(tmpfs, '1');
+    assert.equal(a, 'A');
+    assert.equal(b, 'B');
+    const info = await d.api('GET', `/containers/${c.getId()}/json`);
+    assert.equal(info.body.HostConfig.Memory, 268435456);
+    assert.equal(info.body.HostConfig.NanoCpus, 500000000);
+    assert.ok(consumed.join('').includes('consumer-line'));
+
+    // commit() makes an image of the container with testcontainers' change commands.
+    await c.exec(['sh', '-c', 'echo committed > /tmp/state']);
+    const image = await c.commit({ repo: 'berth-tc-commit', tag: 'v1', deleteOnExit: false, changes: ['ENV COMMITTED=yes'] });
+    const img = await d.api('GET', `/images/${image}/json`);
+    assert.equal(img.status, 200);
+    assert.ok(img.body.Config.Env.includes('COMMITTED=yes'));
+    const again = await new tc.GenericContainer('berth-tc-commit:v1').withCommand(['cat', '/tmp/state']).withWaitStrategy(tc.Wait.forOneShotStartup()).start();
+    await again.stop();
+  } finally {
+    await c.stop();
+  }
+});
+
+test('GenericContainer.fromDockerfile builds through the build API', async () => {
+  const ctx = mkdtempSync(join(tmp, 'ctx-'));
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox:latest\nARG GREETING=none\nRUN echo "$GREETING" > /greeting\nCOPY hello.txt /hello.txt\nCMD ["sleep", "300"]\n');
+  writeFileSync(join(ctx, 'hello.txt'), 'from the context\n');
+  writeFileSync(join(ctx, 'ignored.txt'), 'no\n');
+  writeFileSync(join(ctx, '.dockerignore'), 'ignored.txt\n');
+  const built = await tc.GenericContainer.fromDockerfile(ctx)
+    .withBuildArgs({ GREETING: 'built-arg' })
+    .withCache(false)
+    .build('berth-tc-built:latest', { deleteOnExit: false });
+  const c = await built.start();
+  try {
+    const r = await c.exec(['sh', '-c', 'cat /greeting /hello.txt; test -e /ignored.txt && echo leaked || true']);
+    assert.equal(r.output, 'built-arg\nfrom the context\n');
+  } finally {
+    await c.stop();
+  }
+});
+
+// testcontainers 11 drives Compose through the `docker compose` v2 CLI plugin. Where it is
+// installed this runs; here only docker-compose v1 exists, so it is skipped.
+const composePlugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+test('DockerComposeEnvironment (needs the docker compose v2 plugin)', { skip: composePlugin ? false : 'the docker compose v2 plugin is not installed' }, async () => {
+  const dir = mkdtempSync(join(tmp, 'compose-'));
+  writeFileSync(join(dir, 'compose.yaml'), `services:\n  web:\n    image: ${IMAGE}\n    command: ["sh", "-c", "${HTTPD}"]\n    ports: ["8080"]\n`);
+  const env = await new tc.DockerComposeEnvironment(dir, 'compose.yaml').withWaitStrategy('web-1', tc.Wait.forLogMessage('ready')).up();
+  try {
+    const web = env.getContainer('web-1');
+    const r = await web.exec(['cat', '/www/index.html']);
+    assert.equal(r.output, 'hello-from-berth\n');
+  } finally {
+    await env.down();
   }
 });
