@@ -118,7 +118,10 @@ test('Wait.forHttp and Wait.forHealthCheck', async () => {
     await healthy.stop();
   }
 
-  // A container that never gets healthy fails start() with testcontainers' own message.
+  // A container that never gets healthy fails start() with testcontainers' own message, and
+  // testcontainers stops and removes it.
+  const count = async () => (await d.api('GET', '/containers/json?all=1')).body.length as number;
+  const before = await count();
   await assert.rejects(
     new tc.GenericContainer(IMAGE)
       .withCommand(['sleep', '300'])
@@ -128,6 +131,7 @@ test('Wait.forHttp and Wait.forHealthCheck', async () => {
       .start(),
     /Health check failed: unhealthy/,
   );
+  assert.equal(await count(), before);
 });
 
 test('environment, labels, bind mounts, copied content and files, exec, logs', async () => {
@@ -139,7 +143,8 @@ test('environment, labels, bind mounts, copied content and files, exec, logs', a
     .withCommand(['sh', '-c', 'echo out-line; echo err-line >&2; echo "env=$GREETING"; exec sleep 300'])
     .withEnvironment({ GREETING: 'hi there' })
     .withLabels({ 'com.example.team': 'berth' })
-    .withBindMounts([{ source: hostDir, target: '/data' }, { source: hostDir, target: '/ro', mode: 'ro' }])
+    // The daemon's socket bound in, as testcontainers does for its reaper (ryuk).
+    .withBindMounts([{ source: hostDir, target: '/data' }, { source: hostDir, target: '/ro', mode: 'ro' }, { source: d.socket, target: '/var/run/docker.sock' }])
     .withCopyContentToContainer([{ content: 'some content\n', target: '/etc/app/content.txt' }])
     .withCopyFilesToContainer([{ source: hostFile, target: '/opt/copied.txt', mode: 0o640 }])
     .withWaitStrategy(tc.Wait.forLogMessage(/env=hi there/))
@@ -161,6 +166,7 @@ test('environment, labels, bind mounts, copied content and files, exec, logs', a
     assert.equal(readFileSync(join(hostDir, 'new.txt'), 'utf8'), 'written\n');
     r = await c.exec(['sh', '-c', 'echo no > /ro/x']);
     assert.notEqual(r.exitCode, 0);
+    assert.equal((await c.exec(['test', '-S', '/var/run/docker.sock'])).exitCode, 0);
     // exec separates stdout and stderr, and takes env, working dir and user.
     r = await c.exec(['sh', '-c', 'echo "$FOO $(pwd) $(id -u)"; echo oops >&2; exit 3'], { env: { FOO: 'bar' }, workingDir: '/tmp', user: 'nobody' });
     assert.equal(r.exitCode, 3);
@@ -332,6 +338,45 @@ test('GenericContainer.fromDockerfile builds through the build API', async () =>
     assert.equal(r.output, 'built-arg\nfrom the context\n');
   } finally {
     await c.stop();
+  }
+});
+
+test('host config: privileged, capabilities, ulimits, shm size, json-file logs, network mode none; stop without remove', async () => {
+  const c = await new tc.GenericContainer(IMAGE)
+    .withCommand(['sleep', '300'])
+    .withPrivilegedMode()
+    .withAddedCapabilities('NET_ADMIN')
+    .withDroppedCapabilities('CHOWN')
+    .withUlimits({ nofile: { soft: 1024, hard: 2048 } })
+    .withSharedMemorySize(32 * 1024 * 1024)
+    .withDefaultLogDriver()
+    .withNetworkMode('none')
+    .start();
+  try {
+    const info = (await d.api('GET', `/containers/${c.getId()}/json`)).body;
+    assert.equal(info.HostConfig.Privileged, true);
+    assert.deepEqual(info.HostConfig.CapAdd, ['NET_ADMIN']);
+    assert.equal(info.HostConfig.ShmSize, 32 * 1024 * 1024);
+    assert.equal(info.HostConfig.LogConfig.Type, 'json-file');
+    assert.equal(info.HostConfig.NetworkMode, 'none');
+    assert.deepEqual(c.getNetworkNames(), ['none']);
+    const r = await c.exec(['sh', '-c', 'ulimit -n; ulimit -Hn; ls /sys/class/net; df -k /dev/shm | tail -1']);
+    const [soft, hard, links, shm] = r.stdout.trim().split('\n');
+    assert.equal(soft, '1024');
+    assert.equal(hard, '2048');
+    assert.equal(links, 'lo');
+    assert.match(shm!, /\s32768\s/);
+  } finally {
+    // Stopped but kept: its files can still be read, as from a Docker container.
+    const stopped = await c.stop({ remove: false });
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await stopped.copyArchiveFromContainer('/etc/passwd')) chunks.push(Buffer.from(chunk as Uint8Array));
+      assert.ok(Buffer.concat(chunks).includes(Buffer.from('root:x:0:0')));
+      assert.equal((await d.api('GET', `/containers/${c.getId()}/json`)).body.State.Status, 'exited');
+    } finally {
+      await d.api('DELETE', `/containers/${c.getId()}?force=1`);
+    }
   }
 });
 
