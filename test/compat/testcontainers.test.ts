@@ -194,6 +194,14 @@ test('environment, labels, bind mounts, copied content and files, exec, logs', a
       });
     });
     logs.destroy();
+    // testcontainers asks for tail=-1; dockerd reads any negative or non-integer tail as "all".
+    for (const tail of ['-1', 'abc', 'all']) {
+      const all = await d.api('GET', `/containers/${c.getId()}/logs?stdout=1&stderr=1&tail=${tail}`);
+      assert.equal(all.status, 200, tail);
+      assert.match(String(all.body), /out-line[\s\S]*env=hi there/, tail);
+    }
+    const last = await d.api('GET', `/containers/${c.getId()}/logs?stdout=1&tail=1`);
+    assert.doesNotMatch(String(last.body), /out-line/);
   } finally {
     await c.stop();
   }
