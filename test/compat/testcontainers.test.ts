@@ -254,6 +254,15 @@ test('Network with aliases: two containers reach each other by alias', async () 
     assert.equal(r.output, 'hello-from-berth\n');
     r = await web.exec(['ping', '-c', '1', '-W', '2', 'client']);
     assert.equal(r.exitCode, 0, r.output);
+    // With aliases testcontainers creates on the default bridge, then connects: both show.
+    assert.deepEqual(web.getNetworkNames().sort(), ['bridge', network.getName()].sort());
+    // Without aliases the network is the container's network mode.
+    const plain = await new tc.GenericContainer(IMAGE).withCommand(['wget', '-qO-', 'http://web:8080/']).withNetwork(network)
+      .withWaitStrategy(tc.Wait.forOneShotStartup()).withAutoRemove(false).start();
+    const stopped = await plain.stop({ remove: false });
+    const out = await d.api('GET', `/containers/${stopped.getId()}/logs?stdout=1&stderr=1`);
+    await d.api('DELETE', `/containers/${stopped.getId()}`);
+    assert.match(String(out.body), /hello-from-berth/);
   } finally {
     await client.stop();
     await web.stop();
