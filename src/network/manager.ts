@@ -560,10 +560,13 @@ export class NetworkManager {
         await this.syncRules({ nft: false });
       });
     }
-    // As Docker: the embedded DNS serves containers whose network mode is a user-defined network.
+    // As Docker: the embedded DNS serves a container with an endpoint on a user-defined network,
+    // even when its network mode is the default bridge and the user network was connected
+    // before start (testcontainers' withNetworkAliases does exactly that). Its own mode first.
     const mode = opts.networkMode ?? eps[0]?.network_name ?? 'bridge';
-    const primary = eps.map((e) => nets.get(e.network_id)).find((n) => n && (n.name === mode || n.id === mode));
-    const dnsNet = primary && !primary.builtin ? primary : undefined;
+    const joined = eps.map((e) => nets.get(e.network_id));
+    const primary = joined.find((n) => n && (n.name === mode || n.id === mode));
+    const dnsNet = primary && !primary.builtin ? primary : joined.find((n) => n && !n.builtin && n.driver === 'bridge');
     const bridge = this.store.networks().find((n) => n.name === 'bridge');
     return writeContainerFiles(containerDir, {
       ...opts,

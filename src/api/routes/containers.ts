@@ -226,8 +226,9 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
     if (rec.HostConfig.LogConfig?.Type === 'none') throw notImplemented('configured logging driver does not support reading');
     const tailRaw = ctx.query.get('tail');
-    const tail = !tailRaw || tailRaw === 'all' ? 'all' : Number(tailRaw);
-    if (tail !== 'all' && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${tailRaw}`);
+    // dockerd reads anything but a non-negative integer (testcontainers sends tail=-1) as "all".
+    const tailNum = tailRaw && /^-?\d+$/.test(tailRaw.trim()) ? Number(tailRaw) : -1;
+    const tail = tailNum < 0 ? 'all' : tailNum;
     const since = ctx.query.get('since') ? be.parseTime(ctx.query.get('since')!) : undefined;
     const until = ctx.query.get('until') ? be.parseTime(ctx.query.get('until')!) : undefined;
     const timestamps = ctx.qbool('timestamps');
