@@ -94,7 +94,7 @@ export function networkSettings(rec: ContainerRecord, endpoints: Record<string, 
   };
 }
 
-export function inspectView(rec: ContainerRecord, opts: { endpoints: Record<string, any>; execIds: string[]; dir: string; size?: { rw: number; rootfs: number } }) {
+export function inspectView(rec: ContainerRecord, opts: { endpoints: Record<string, any>; execIds: string[]; dir: string; size?: { rw: number; rootfs: number }; sandboxKey?: string }) {
   const upper = `${opts.dir}/upper`;
   const out: Record<string, unknown> = {
     Id: rec.Id,
@@ -122,7 +122,7 @@ export function inspectView(rec: ContainerRecord, opts: { endpoints: Record<stri
     },
     Mounts: rec.Mounts.map(mountView),
     Config: configView(rec.Config),
-    NetworkSettings: networkSettings(rec, opts.endpoints),
+    NetworkSettings: networkSettings(rec, opts.endpoints, opts.sandboxKey),
   };
   if (opts.size) { out.SizeRw = opts.size.rw; out.SizeRootFs = opts.size.rootfs; }
   return out;

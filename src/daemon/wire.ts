@@ -160,6 +160,14 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   containerRoutes(router, {
     containers, log,
     endpoints: (id) => network.endpoints(id),
+    // berth pins a container's netns under the exec root (Docker: /var/run/docker/netns/<id>); one the
+    // runtime made itself (--network none) is reachable through the init process while it runs.
+    sandboxKey: (rec) => {
+      if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return '';
+      const pinned = network.netnsPath(rec.Id);
+      if (existsSync(pinned)) return pinned;
+      return rec.HostConfig.NetworkMode === 'host' || !rec.State.Pid ? '' : `/proc/${rec.State.Pid}/ns/net`;
+    },
     readLogs: (path, o) => readLogs(path, o),
     parseTime: (s) => parseTimeArg(s),
     stats: async (id, prev) => {

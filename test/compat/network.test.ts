@@ -177,6 +177,10 @@ test('default bridge: eth0, default route, /etc files and inspect as Docker fill
     ].join('\n'));
     assert.equal((await inContainer('plain', 'cat /etc/hostname; hostname')).stdout, `${short}\n${short}\n`);
     assert.equal((await inContainer('plain', 'cat /etc/resolv.conf')).stdout, expectedLegacyResolvConf());
+
+    // SandboxKey is the namespace itself: nsenter --net=<key> sees the container's eth0
+    assert.ok(ns.SandboxKey, 'SandboxKey is set');
+    assert.match(execFileSync('nsenter', [`--net=${ns.SandboxKey}`, 'ip', '-o', '-4', 'addr', 'show', 'eth0'], { encoding: 'utf8' }), new RegExp(`inet ${re(ns.IPAddress)}/`));
   } finally {
     await d.docker(['rm', '-f', 'plain']);
   }
@@ -237,6 +241,7 @@ test('--network none has only lo; --network host shares the host\'s links and na
     assert.equal(ns.Networks.none.NetworkID, (await ok(['network', 'inspect', '-f', '{{.Id}}', 'none'])).trim());
     assert.equal(ns.IPAddress, '');
     assert.match(await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', 'none']), /^nonet \n$/);
+    assert.match(execFileSync('nsenter', [`--net=${ns.SandboxKey}`, 'ip', '-o', 'link'], { encoding: 'utf8' }), /^1: lo: [^\n]*\n$/);
   } finally {
     await d.docker(['rm', '-f', 'nonet']);
   }

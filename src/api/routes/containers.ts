@@ -19,6 +19,8 @@ export interface ContainersBackend {
   containers: ContainerService;
   log: Logger;
   endpoints(id: string): Record<string, any>;
+  /** The container's network namespace as a path (inspect's NetworkSettings.SandboxKey), or ''. */
+  sandboxKey?(rec: ContainerRecord): string;
   readLogs(path: string, opts: { stdout: boolean; stderr: boolean; since?: number; until?: number; tail?: number | 'all'; follow?: boolean; signal?: AbortSignal; isRunning?: () => boolean; rotated?: string[] }): AsyncIterable<LogRecordLike>;
   parseTime(s: string): number;
   stats(id: string, prev?: unknown): Promise<Record<string, any>>;
@@ -126,7 +128,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const rec = svc.get(ctx.params.id!);
     const execIds = [...svc.execs.values()].filter((e) => e.ContainerID === rec.Id && (e.Running || e.ExitCode === null)).map((e) => e.ID);
     const size = ctx.qbool('size') && be.diskUsage ? await be.diskUsage(rec.Id) : undefined;
-    ctx.json(200, inspectView(rec, { endpoints: be.endpoints(rec.Id), execIds, dir: svc.dir(rec.Id), size }));
+    ctx.json(200, inspectView(rec, { endpoints: be.endpoints(rec.Id), execIds, dir: svc.dir(rec.Id), size, sandboxKey: be.sandboxKey?.(rec) }));
   });
 
   r.post('/containers/{id}/start', async (ctx) => {
