@@ -353,7 +353,9 @@ export class ContainerService {
       await this.d.runtime.cleanup(id).catch(() => undefined);
       this.d.log.debug('exit handled', { id: id.slice(0, 12), ms: Number(process.hrtime.bigint() - t0) / 1e6 });
       if (st.oomKilled) this.d.events('container', 'oom', id, { image: rec.Image, name: rec.Name });
-      this.d.events('container', 'die', id, { exitCode: String(st.exitCode), image: rec.Image, name: rec.Name });
+      // As dockerd: how long the process ran, in whole seconds.
+      const ran = Math.max(0, Math.floor((st.finishedAt.getTime() - Date.parse(rec.State.StartedAt)) / 1000));
+      this.d.events('container', 'die', id, { exitCode: String(st.exitCode), execDuration: String(Number.isFinite(ran) ? ran : 0), image: rec.Image, name: rec.Name });
     });
     this.notify(id, ['next-exit', 'not-running'], st.exitCode);
     const policy = rec.HostConfig.RestartPolicy ?? {};
