@@ -1,12 +1,14 @@
 // Whole pulls from a hostile registry (a Node server of our own) — malformed
 // and lying manifests, configs and blobs — must fail with a clear error and
-// leave no image, no blob and no partial ingest. And pushes respect
-// max-concurrent-uploads, measured at a proxy in front of a real registry.
+// leave no image, no unverified blob and no partial ingest. zstd layers pulled
+// from a real registry. Pushes respect max-concurrent-uploads, measured at a
+// proxy in front of a real registry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pullImage, pushImage } from '../../src/unpack/index.js';
@@ -25,10 +27,36 @@ let reg: RunningRegistry;
 const layout = new OciLayout();
 const five = layout.image(Array.from({ length: 5 }, (_, i) => makeTar({ [`f${i}`]: `layer ${i}\n`.repeat(20_000) })));
 
+// An image whose one layer is zstd-compressed (application/vnd.oci.image.layer.v1.tar+zstd).
+const zTar = makeTar({ 'etc/zstd.txt': 'compressed with zstd\n'.repeat(1000) });
+const zBlob = execFileSync('zstd', ['-c', '-q'], { input: zTar });
+const zImage = (() => {
+  const layer = layout.blob(zBlob);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(zTar)] } }));
+  const c = layout.blob(config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', ...layer }],
+  }));
+  const m = layout.blob(manifest);
+  return { manifest, manifestDigest: m.digest, config, configDigest: c.digest, layers: [{ ...layer, diffId: sha(zTar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }], platform: { os: 'linux', architecture: 'amd64' } };
+})();
+
 before(async () => {
   reg = await startRegistry();
   layout.tag('five', five);
   skopeoPush(layout, 'five', `${reg.host}/src/five:1`);
+  layout.tag('zstd', zImage);
+  skopeoPush(layout, 'zstd', `${reg.host}/src/zstd:1`);
+});
+
+test('a zstd layer is pulled, verified and unpacked', async () => {
+  const e = env();
+  const rec = await pullImage({ ref: `${reg.host}/src/zstd:1` }, e);
+  assert.equal(rec.id, zImage.configDigest);
+  assert.equal(rec.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+  assert.equal(readFileSync(join(e.layerDir(zImage.layers[0]!.digest), 'etc/zstd.txt'), 'utf8'), 'compressed with zstd\n'.repeat(1000));
 });
 after(async () => {
   for (const e of envs) e.close();
