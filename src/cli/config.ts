@@ -1,11 +1,12 @@
 // The client config file (~/.docker/config.json, or --config / DOCKER_CONFIG): registry
 // credentials under "auths", keyed as the docker CLI keys them (Hub: https://index.docker.io/v1/).
 // Other keys in the file are preserved. Credential helpers work as the docker CLI's:
-// `credHelpers[key]` (per registry) over `credsStore` (default), each a
+// `credHelpers[key]` (per registry) over `credsStore` (default; when unset, pass or
+// secretservice if their helper is installed), each a
 // docker-credential-<name> program spoken to with get/store/erase/list on stdin/stdout;
 // with a helper the file keeps only an empty `auths[key]` entry (no secret).
 
-import { readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, renameSync, accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { AuthConfig } from '../client/index.js';
@@ -39,7 +40,28 @@ export function writeConfig(dir: string, cfg: ConfigFile): void {
 
 /** The helper that holds `key`'s credentials, if any (credHelpers wins over credsStore, as in the docker CLI). */
 export function credentialHelper(cfg: ConfigFile, key: string): string | undefined {
-  return cfg.credHelpers?.[key] || cfg.credsStore || undefined;
+  return cfg.credHelpers?.[key] || cfg.credsStore || defaultStore();
+}
+
+/**
+ * The docker CLI's default store on Linux when config.json names none: "pass"
+ * if `pass` is installed, else "secretservice", provided its
+ * docker-credential-<name> is on PATH. Without one, config.json holds the secrets.
+ */
+function defaultStore(): string | undefined {
+  const store = onPath('pass') ? 'pass' : 'secretservice';
+  return onPath(`docker-credential-${store}`) ? store : undefined;
+}
+
+function onPath(prog: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => {
+    try {
+      accessSync(join(d || '.', prog), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Runs docker-credential-<helper> <action> with `input` on stdin; errors in the docker CLI's words. */
@@ -105,8 +127,10 @@ export function setAuth(dir: string, key: string, auth: AuthConfig): boolean {
       : { ServerURL: key, Username: auth.username ?? '', Secret: auth.password ?? '' };
     const r = runHelper(helper, 'store', JSON.stringify(body));
     if (!r.ok) throw new Error(`error storing credentials - err: ${r.err}, out: \`${r.out}\``);
-    // The docker CLI keeps an empty entry, so that logout (and build) know the registry.
+    // The docker CLI keeps an empty entry, so that logout (and build) know the registry,
+    // and records a detected default store as credsStore.
     cfg.auths[key] = {};
+    if (!cfg.credHelpers?.[key] && !cfg.credsStore) cfg.credsStore = helper;
     writeConfig(dir, cfg);
     return false;
   }

@@ -186,6 +186,10 @@ function goTlsError(err: NodeJS.ErrnoException & { cert?: { subjectaltname?: str
       return names.length ? `${prefix}certificate is valid for ${names.join(', ')}, not ${host}` : `${prefix}certificate is not valid for any names, but wanted to match ${host}`;
     }
   }
+  // https spoken to a plain-http server: OpenSSL reads the HTTP reply as a broken record.
+  if (err.code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(err.message)) {
+    return 'http: server gave HTTP response to HTTPS client';
+  }
   // A server that wants a client certificate and got none (or one it does not trust).
   if (typeof err.code === 'string' && /^ERR_SSL_(SSLV3|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED)$/.test(err.code)) {
     return err.code.endsWith('CERTIFICATE_REQUIRED') ? 'remote error: tls: certificate required' : 'remote error: tls: bad certificate';

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, importBusybox, destroyDaemon, REPO, type TestDaemon } from '../helpers/daemon.js';
@@ -24,6 +24,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 // A helper speaking the docker-credential-helpers protocol, keeping secrets in
 // files next to it and logging every call as "<action> <stdin>".
 const FAKE_HELPER = `#!/bin/sh
+PATH=/usr/bin:/bin
 dir=$(dirname "$0")/fake-store
 mkdir -p "$dir"
 input=$(cat)
@@ -68,7 +69,7 @@ function clients(name: string, cfg: Record<string, unknown>, extraEnv: NodeJS.Pr
   const dir = join(tmp, name);
   mkdirSync(dir);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
-  const env = { ...d.env, ...extraEnv, DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` };
+  const env = { ...d.env, ...extraEnv, DOCKER_CONFIG: dir, PATH: extraEnv.PATH ?? `${bin}:${process.env.PATH}` };
   const run = (prog: string): Run => (args, input) => new Promise((resolve) => {
     const child = execFile(prog, args, { env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -144,6 +145,30 @@ test('credHelpers win over credsStore for their registry; a missing helper fails
   const pull2 = await c2.berth(['pull', `${other}/x:1`]);
   assert.equal(pull2.code, 1);
   assert.match(pull2.stderr, /error getting credentials - err: exec: "docker-credential-nosuch": executable file not found in \$PATH/);
+});
+
+test('no credsStore: an installed docker-credential-secretservice is the default store, as the docker CLI detects it', async () => {
+  // A PATH holding only node, docker and the helper (no `pass`, which would make "pass" the default).
+  const only = join(tmp, 'only-bin');
+  mkdirSync(only);
+  writeFileSync(join(only, 'docker-credential-secretservice'), FAKE_HELPER);
+  chmodSync(join(only, 'docker-credential-secretservice'), 0o755);
+  symlinkSync(process.execPath, join(only, 'node'));
+  symlinkSync(execFileSync('sh', ['-c', 'command -v docker']).toString().trim(), join(only, 'docker'));
+  const b = clients('default-b', {}, { PATH: only });
+  const dk = clients('default-d', {}, { PATH: only });
+  const login = await b.berth(['login', reg.host, '-u', 'alice', '--password-stdin'], 's3cret\n');
+  assert.equal(login.code, 0, `berth: ${login.stdout}${login.stderr}`);
+  assert.doesNotMatch(login.stderr, /stored unencrypted/);
+  const dlogin = await dk.docker(['login', reg.host, '-u', 'alice', '--password-stdin'], 's3cret\n');
+  assert.equal(dlogin.code, 0, `docker: ${dlogin.stdout}${dlogin.stderr}`);
+  // Both wrote the same file: the detected store recorded, no secret.
+  const berthCfg = JSON.parse(readFileSync(b.configFile, 'utf8'));
+  assert.deepEqual(berthCfg, { auths: { [reg.host]: {} }, credsStore: 'secretservice' });
+  assert.deepEqual(JSON.parse(readFileSync(dk.configFile, 'utf8')), berthCfg);
+  const log = readFileSync(join(only, 'calls.log'), 'utf8');
+  assert.equal(log.split('\n').filter((l) => l === `store {"ServerURL":"${reg.host}","Username":"alice","Secret":"s3cret"}`).length, 2, log);
+  assert.equal((await b.berth(['logout', reg.host])).code, 0);
 });
 
 const passInstalled = existsSync('/usr/bin/docker-credential-pass') && existsSync('/usr/bin/pass');

@@ -133,6 +133,29 @@ test('TLS registry with clientcas: client.cert + client.key from certs.d are pre
   assert.equal(pull.stdout.trim().split('\n').at(-1), ref);
 });
 
+test('insecure-registries with a CIDR: TLS without verification, then plain http; not listed: Docker\'s https error', { skip }, async () => {
+  const plain = await startRegistry({ addr });
+  cleanups.push(() => plain.stop());
+  skopeoPush(layout, '1.0', `${plain.host}/plain/busybox:1.0`);
+  const plainRef = `${plain.host}/plain/busybox:1.0`;
+  const refused = await d.docker(['pull', plainRef]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr.trim(), `Error response from daemon: Get "https://${plain.host}/v2/": http: server gave HTTP response to HTTPS client`);
+
+  // A daemon for which this host's address is insecure, and whose certs.d is empty.
+  const emptyCerts = join(tmp, 'empty-certs.d');
+  mkdirSync(emptyCerts);
+  const d2 = await startDaemon({ config: { 'default-address-pools': [{ base: '10.217.0.0/16', size: 24 }], 'certs-dirs': [emptyCerts], 'insecure-registries': [`${addr}/32`] } });
+  cleanups.push(() => stopDaemon(d2));
+  const viaHttp = await d2.docker(['pull', plainRef]);
+  assert.equal(viaHttp.code, 0, viaHttp.stderr);
+  assert.equal(viaHttp.stdout.trim().split('\n').at(-1), plainRef);
+  const tlsRef = `${reg.host}/tls/busybox:1.0`;
+  const unverified = await d2.docker(['pull', tlsRef]);
+  assert.equal(unverified.code, 0, unverified.stderr);
+  assert.equal(unverified.stdout.trim().split('\n').at(-1), tlsRef);
+});
+
 /** Stops a test daemon and removes its data, and the bridge and nft table it leaves behind (ours). */
 async function stopDaemon(t: TestDaemon): Promise<void> {
   const bridge = JSON.parse(readFileSync(join(t.dataRoot, '..', 'daemon.json'), 'utf8')).bridge as string;
