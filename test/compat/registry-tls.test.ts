@@ -133,6 +133,18 @@ test('TLS registry with clientcas: client.cert + client.key from certs.d are pre
   assert.equal(pull.stdout.trim().split('\n').at(-1), ref);
 });
 
+test('a trusted certificate for another name: Go\'s "certificate is valid for …, not …"', { skip }, async () => {
+  // Signed by a CA we trust, but issued for 127.0.0.1/localhost only.
+  const other = makeTestCa(join(tmp, 'ca-loopback-only'));
+  const wrong = await startRegistry({ addr, tls: { cert: other.cert, key: other.key } });
+  cleanups.push(() => wrong.stop());
+  mkdirSync(join(certsDir, wrong.host));
+  copyFileSync(other.caCert, join(certsDir, wrong.host, 'ca.crt'));
+  const p = await d.docker(['pull', `${wrong.host}/any/thing:1`]);
+  assert.equal(p.code, 1);
+  assert.equal(p.stderr.trim(), `Error response from daemon: Get "https://${wrong.host}/v2/": tls: failed to verify certificate: x509: certificate is valid for 127.0.0.1, not ${addr}`);
+});
+
 test('insecure-registries with a CIDR: TLS without verification, then plain http; not listed: Docker\'s https error', { skip }, async () => {
   const plain = await startRegistry({ addr });
   cleanups.push(() => plain.stop());
