@@ -13,6 +13,8 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
+  /** daemon.json `certs-dirs` (berth's own key): where <host:port>/ca.crt etc. are read; default /etc/docker/certs.d, /etc/berth/certs.d. */
+  certsDirs?: string[];
   bip?: string;
   /** Name of the default bridge device (daemon.json `bridge`), default berth0. */
   bridge?: string;
@@ -68,6 +70,11 @@ export function parseArgs(argv: string[]): { config: DaemonConfig; help?: boolea
   if (Array.isArray(file['insecure-registries'])) cfg.insecureRegistries = file['insecure-registries'].map(String);
   if (file['max-concurrent-downloads']) cfg.maxConcurrentDownloads = Number(file['max-concurrent-downloads']);
   if (file['max-concurrent-uploads']) cfg.maxConcurrentUploads = Number(file['max-concurrent-uploads']);
+  if (file['certs-dirs'] !== undefined) {
+    const v = file['certs-dirs'];
+    if (!(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) throw invalidArgument('certs-dirs must be a path or a list of paths');
+    cfg.certsDirs = typeof v === 'string' ? [v] : v;
+  }
   if (file.bip) cfg.bip = String(file.bip);
   if (file.bridge) cfg.bridge = String(file.bridge);
   if (Array.isArray(file['default-address-pools'])) cfg.defaultAddressPools = file['default-address-pools'];

@@ -22,7 +22,7 @@ export function imagesBackend(o: {
   const { images, containers } = o;
   const isInUse = (id: string) => containers.imageInUse(id);
   const registry = new distribution.RegistryClient({
-    mirrors: o.cfg.registryMirrors, insecureRegistries: o.cfg.insecureRegistries,
+    mirrors: o.cfg.registryMirrors, insecureRegistries: o.cfg.insecureRegistries, certsDirs: o.cfg.certsDirs,
     maxConcurrentDownloads: o.cfg.maxConcurrentDownloads, maxConcurrentUploads: o.cfg.maxConcurrentUploads, log: o.log,
   });
   return {

@@ -161,8 +161,40 @@ function goNetError(err: NodeJS.ErrnoException & { address?: string; port?: numb
     case 'ENETUNREACH': return `dial tcp ${addr}: connect: network is unreachable`;
     case 'ENOTFOUND': return `dial tcp: lookup ${url.hostname}: no such host`;
     case 'ECONNRESET': return 'read: connection reset by peer';
-    default: return err.message;
+    default: return goTlsError(err, url) ?? err.message;
   }
+}
+
+/** OpenSSL's verification failures in crypto/x509's words ("tls: failed to verify certificate: x509: …"). */
+function goTlsError(err: NodeJS.ErrnoException & { cert?: { subjectaltname?: string; valid_from?: string; valid_to?: string } }, url: URL): string | undefined {
+  const prefix = 'tls: failed to verify certificate: x509: ';
+  switch (err.code) {
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `${prefix}certificate signed by unknown authority`;
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return `${prefix}certificate has expired or is not yet valid`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+      // Go lists the names of the kind asked for: IP SANs for an IP host, DNS SANs otherwise.
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const want = isIP(host) ? 'IP Address:' : 'DNS:';
+      const names = (err.cert?.subjectaltname ?? '').split(', ').filter((n) => n.startsWith(want)).map((n) => n.slice(want.length));
+      return names.length ? `${prefix}certificate is valid for ${names.join(', ')}, not ${host}` : `${prefix}certificate is not valid for any names, but wanted to match ${host}`;
+    }
+  }
+  // https spoken to a plain-http server: OpenSSL reads the HTTP reply as a broken record.
+  if (err.code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(err.message)) {
+    return 'http: server gave HTTP response to HTTPS client';
+  }
+  // A server that wants a client certificate and got none (or one it does not trust).
+  if (typeof err.code === 'string' && /^ERR_SSL_(SSLV3|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED)$/.test(err.code)) {
+    return err.code.endsWith('CERTIFICATE_REQUIRED') ? 'remote error: tls: certificate required' : 'remote error: tls: bad certificate';
+  }
+  return undefined;
 }
 
 function transportError(msg: string, cause?: unknown): Error {

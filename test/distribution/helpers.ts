@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface RunningRegistry {
-  host: string; // 127.0.0.1:PORT
+  host: string; // 127.0.0.1:PORT, or ADDR:PORT with `addr`
   port: number;
   dir: string;
   stop(): Promise<void>;
@@ -34,13 +34,16 @@ export interface RunningRegistry {
 export interface RegistryOptions {
   htpasswd?: { user: string; password: string }[];
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
-  tls?: { cert: string; key: string };
+  tls?: { cert: string; key: string; /** CA file: clients must present a certificate it signed. */ clientCas?: string };
+  /** Listen address (default 127.0.0.1). */
+  addr?: string;
 }
 
 /** Starts docker-registry with a generated config; resolves once /v2/ answers. */
 export async function startRegistry(o: RegistryOptions = {}): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
+  const addr = o.addr ?? '127.0.0.1';
   let yml = `version: 0.1
 log:
   level: error
@@ -55,10 +58,11 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:${port}
+  addr: ${addr}:${port}
   secret: ${randomBytes(16).toString('hex')}
 `;
   if (o.tls) yml += `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n`;
+  if (o.tls?.clientCas) yml += `    clientcas:\n      - ${o.tls.clientCas}\n`;
   if (o.htpasswd) {
     const lines = o.htpasswd.map((u) => `${u.user}:${bcrypt(u.password)}`).join('\n') + '\n';
     writeFileSync(join(dir, 'htpasswd'), lines);
@@ -75,15 +79,16 @@ http:
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
     const ok = await new Promise<boolean>((resolve) => {
       const mod = scheme === 'https' ? https : http;
-      const req = mod.get(`${scheme}://127.0.0.1:${port}/v2/`, { rejectUnauthorized: false } as http.RequestOptions, (res) => { res.resume(); resolve(true); });
-      req.on('error', () => resolve(false));
+      // With clientcas the handshake itself fails without a client certificate: a TLS alert still means it is up.
+      const req = mod.get(`${scheme}://${addr}:${port}/v2/`, { rejectUnauthorized: false } as http.RequestOptions, (res) => { res.resume(); resolve(true); });
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(/^ERR_SSL_/.test(e.code ?? '')));
     });
     if (ok) break;
     if (i > 100) throw new Error(`docker-registry did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${addr}:${port}`,
     port,
     dir,
     stop: async () => {
@@ -210,15 +215,24 @@ export function skopeoPush(layout: OciLayout, tag: string, dest: string, o: { al
 
 // ---- TLS and tokens -----------------------------------------------------------
 
-/** A CA and a server certificate for 127.0.0.1 / localhost, signed by it. */
-export function makeTestCa(dir = mkdtempSync(join(tmpdir(), 'berth-ca-'))): { dir: string; caCert: string; cert: string; key: string } {
+/**
+ * A CA and a server certificate signed by it, valid for 127.0.0.1, localhost and
+ * `ips`; with `client`, a client certificate pair (client.cert/client.key) too.
+ */
+export function makeTestCa(dir = mkdtempSync(join(tmpdir(), 'berth-ca-')), o: { ips?: string[]; client?: boolean } = {}): { dir: string; caCert: string; cert: string; key: string; clientCert: string; clientKey: string } {
   mkdirSync(dir, { recursive: true });
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=berth test CA']);
   run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...(o.ips ?? []).map((ip) => `IP:${ip}`)];
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\n`);
   run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf']);
-  return { dir, caCert: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+  if (o.client) {
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=berth test client']);
+    writeFileSync(join(dir, 'client.cnf'), 'extendedKeyUsage=clientAuth\n');
+    run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.cert', '-days', '2', '-extfile', 'client.cnf']);
+  }
+  return { dir, caCert: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), clientCert: join(dir, 'client.cert'), clientKey: join(dir, 'client.key') };
 }
 
 export interface TokenServer {

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Command, Cli } from '../command.js';
 import { StatusError } from '../command.js';
 import { encodeAuth } from '../../client/index.js';
-import { readConfig, getAuth } from '../config.js';
+import { authKeys, getAuth } from '../config.js';
 import { displayStream } from '../progress.js';
 import { isIgnored, parseDockerignore, hasExclusions } from '../opts/dockerignore.js';
 import { ramInBytes } from '../format/units.js';
@@ -94,9 +94,14 @@ function kvJSON(items: string[], env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function registryConfig(cli: Cli): string {
-  const cfg = readConfig(cli.configDir);
   const all: Record<string, unknown> = {};
-  for (const key of Object.keys(cfg.auths ?? {})) all[key] = getAuth(cli.configDir, key);
+  for (const key of authKeys(cli.configDir)) {
+    // As the docker CLI: a helper that fails for one registry leaves that one out.
+    try {
+      const a = getAuth(cli.configDir, key);
+      if (a) all[key] = a;
+    } catch { /* skipped */ }
+  }
   return encodeAuth(all as Record<string, never>);
 }
 

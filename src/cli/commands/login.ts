@@ -1,4 +1,5 @@
-// login / logout: credentials checked by the daemon (POST /auth), stored in config.json.
+// login / logout: credentials checked by the daemon (POST /auth), stored in config.json
+// or a credential helper (see config.ts).
 
 import type { Command, Cli } from '../command.js';
 import { StatusError } from '../command.js';
@@ -85,11 +86,18 @@ export const login: Command = {
     if (!password) throw new StatusError(1, 'Error: Password Required');
     const auth = { username, password, serveraddress: key };
     const r = await cli.api().login(auth);
-    setAuth(cli.configDir, key, r.IdentityToken ? { ...auth, identitytoken: r.IdentityToken } : auth);
-    cli.err(
-      `WARNING! Your credentials are stored unencrypted in '${join(cli.configDir, 'config.json')}'.\n` +
-        'Configure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n',
-    );
+    let inFile: boolean;
+    try {
+      inFile = setAuth(cli.configDir, key, r.IdentityToken ? { ...auth, identitytoken: r.IdentityToken } : auth);
+    } catch (err) {
+      throw new StatusError(1, `Error saving credentials: ${(err as Error).message}`);
+    }
+    if (inFile) {
+      cli.err(
+        `WARNING! Your credentials are stored unencrypted in '${join(cli.configDir, 'config.json')}'.\n` +
+          'Configure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n',
+      );
+    }
     cli.out(`${r.Status || 'Login Succeeded'}\n`);
   },
 };
@@ -102,7 +110,7 @@ export const logout: Command = {
   args: { max: 1 },
   async run(cli, { args }) {
     const key = serverKey(args[0]);
-    if (!removeAuth(cli.configDir, key)) {
+    if (!removeAuth(cli.configDir, key, (m) => cli.err(m))) {
       cli.out(`Not logged in to ${args[0] ?? key}\n`);
       return;
     }
