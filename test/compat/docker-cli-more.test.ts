@@ -65,6 +65,8 @@ test('events stream what happened, with since/until', async () => {
     if (a === 'container attach') continue; // attach events are optional in Docker's docs
     assert.ok(actions.includes(a), `${a} in ${JSON.stringify(actions)}`);
   }
+  const die = await d.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'container=evt', '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.execDuration}} {{.Actor.Attributes.name}}']);
+  assert.equal(die.stdout, '0 0 evt\n');
 });
 
 test('logs: timestamps, tail, since, follow ends with the container, size-bounded rotation', async () => {
