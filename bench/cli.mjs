@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// CLI start-up benchmark: `node -e 0`, `berth --version`, `berth ps` and `docker ps`, side by
+// CLI start-up benchmark: `node -e 0`, `berth --version`, `berth ps`, `docker ps` and `run --rm` through
+// both CLIs, side by
 // side against the same daemon. Runs are interleaved (one of each per round) so a busy machine
 // slows all of them alike; the medians of wall time and, where /usr/bin/time exists, of CPU
 // time (user+sys, the steadier measure on a shared machine) are printed.
@@ -37,7 +38,10 @@ const cases = [
   ['berth --version', berth, ['--version']],
   ['berth ps', berth, ['ps']],
 ];
-if (spawnSync('docker', ['--version']).status === 0) cases.push(['docker ps', 'docker', ['ps']]);
+const RUN = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+cases.push(['berth run --rm', berth, RUN]);
+const hasDocker = spawnSync('docker', ['--version']).status === 0;
+if (hasDocker) cases.push(['docker ps', 'docker', ['ps']], ['docker run --rm', 'docker', RUN]);
 
 const wall = cases.map(() => []);
 const cpu = cases.map(() => []);
@@ -69,3 +73,8 @@ cases.forEach(([name], j) => {
 });
 const base = median(wall[0]);
 console.log(`berth ps - node -e 0: ${(median(wall[2]) - base).toFixed(1)} ms (goal: <= 30 ms)`);
+if (hasDocker) {
+  const berthRun = median(wall[3]);
+  const dockerRun = median(wall[5]);
+  console.log(`berth run --rm - (docker run --rm + node -e 0): ${(berthRun - dockerRun - base).toFixed(1)} ms (goal: <= 0)`);
+}
