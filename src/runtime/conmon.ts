@@ -246,7 +246,7 @@ export class ConmonDriver {
    */
   private async spawnConmon(args: string[], cwd: string, pipes: string[]): Promise<{ child: ConmonChild; fds: Socket[]; stderr: () => string }> {
     const env = [`PATH=${process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}`, ...pipes.map((name, i) => `${name}=${3 + i}`)];
-    const p = spawnDetached(this.conmonPath, [this.conmonPath, ...args], env, cwd, pipes.length);
+    const p = await spawnDetached(this.conmonPath, [this.conmonPath, ...args], env, cwd, pipes.length);
     const err = new NetSocket({ fd: p.stderr, readable: true, writable: false });
     let stderr = '';
     err.setEncoding('utf8');

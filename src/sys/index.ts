@@ -23,7 +23,7 @@ interface Addon {
   dupCloexec(fd: number): number;
   mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
   umount2Async(target: string, flags: number): Promise<void>;
-  spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess;
+  spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): Promise<SpawnedProcess>;
   waitPid(pid: number): Promise<{ code: number; signal: number }>;
   syncfsAsync(path: string): Promise<void>;
   seccompCompile(defaultAction: string, defaultErrno: number, architectures: string[], rules: SeccompRule[]): Buffer;
@@ -175,9 +175,11 @@ export interface SpawnedProcess {
  * ("K=V" strings) in a new session: stdin and stdout on /dev/null, stderr on a
  * pipe, `npipes` socketpairs as fds 3, 4, …, signals reset to their defaults.
  * posix_spawn copies nothing of this process, unlike child_process.spawn's
- * fork. The child is not tracked by Node: reap it with waitPid().
+ * fork. The spawn runs on the thread pool (it returns once the child has
+ * exec'd, which on a loaded machine can take a while). The child is not
+ * tracked by Node: reap it with waitPid().
  */
-export function spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): SpawnedProcess {
+export function spawnDetached(file: string, argv: string[], env: string[], cwd: string | null, npipes: number): Promise<SpawnedProcess> {
   return addon.spawnDetached(file, argv, env, cwd, npipes);
 }
 

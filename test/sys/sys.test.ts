@@ -224,7 +224,7 @@ test('spawnDetached: argv, env, cwd, stderr and socketpairs as fds 3+, own sessi
     // The child reports what it sees on fd 3 (a socketpair), writes to stderr, and exits 7.
     const script = 'echo "$1 $FOO $(pwd) $(ps -o sid= -p $$ | tr -d " ") $$" >&3; ' +
       'grep -E "^SigIgn" /proc/$$/status >&3; echo oops >&2; exit 7';
-    const p = sys.spawnDetached('sh', ['sh', '-c', script, 'sh', 'arg1'], ['FOO=bar', 'PATH=/usr/bin:/bin'], dir, 1);
+    const p = await sys.spawnDetached('sh', ['sh', '-c', script, 'sh', 'arg1'], ['FOO=bar', 'PATH=/usr/bin:/bin'], dir, 1);
     assert.equal(p.fds.length, 1);
     const readAll = (fd: number) => new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
@@ -247,7 +247,7 @@ test('spawnDetached: argv, env, cwd, stderr and socketpairs as fds 3+, own sessi
     assert.equal(ignored & ((1n << 31n) - 1n), 0n, `no standard signal ignored: ${sigIgn}`);
     assert.equal(err, 'oops\n');
     assert.deepEqual(st, { code: 7, signal: 0 });
-    assert.throws(() => sys.spawnDetached('/nonexistent/prog', ['x'], [], null, 0), { code: 'ENOENT', syscall: 'posix_spawn' });
+    await assert.rejects(sys.spawnDetached('/nonexistent/prog', ['x'], [], null, 0), { code: 'ENOENT', syscall: 'posix_spawn' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -437,7 +437,7 @@ static napi_value js_syncfs_async(napi_env env, napi_callback_info info) {
   return queue_mount_job(env, j);
 }
 
-/* spawnDetached(file, argv, env, cwd, npipes) -> { pid, fds, stderr }
+/* spawnDetached(file, argv, env, cwd, npipes) -> Promise<{ pid, fds, stderr }>
  *
  * Start a program in a new session with stdin/stdout on /dev/null, stderr on
  * a pipe and `npipes` socketpairs as fds 3, 4, … — what berthd needs to start
@@ -479,86 +479,127 @@ static void free_string_array(char **a) {
   free(a);
 }
 
-static napi_value js_spawn_detached(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  get_args(env, info, argv);
-  char *file = NULL, *cwd = NULL;
-  char **args = NULL, **envp = NULL;
-  double npipes_d = 0;
-  napi_value ret = NULL;
+/* The spawn itself runs on the thread pool: posix_spawn returns only once the
+ * child has exec'd, and on a loaded machine the child may wait a while for a
+ * CPU; the event loop must not wait with it. Pipes are made on the calling
+ * thread (all close-on-exec, so a concurrent fork elsewhere inherits none). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *file, *cwd;
+  char **args, **envp;
+  int npipes, made;
   int parent_ends[SPAWN_MAX_PIPES], child_ends[SPAWN_MAX_PIPES];
-  int errp[2] = { -1, -1 };
-  int npipes = 0, made = 0;
+  int errp[2];
+  pid_t pid;
+  int rc;
+} spawn_job;
+
+static void spawn_job_free(spawn_job *j) {
+  for (int i = 0; i < j->made; i++) {
+    if (j->parent_ends[i] >= 0) close(j->parent_ends[i]);
+    if (j->child_ends[i] >= 0) close(j->child_ends[i]);
+  }
+  if (j->errp[0] >= 0) close(j->errp[0]);
+  if (j->errp[1] >= 0) close(j->errp[1]);
+  free(j->file); free(j->cwd);
+  free_string_array(j->args); free_string_array(j->envp);
+  free(j);
+}
+
+static void spawn_job_execute(napi_env env, void *p) {
+  (void)env;
+  spawn_job *j = p;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  int fa_ok = 0, attr_ok = 0;
-  if (get_string(env, argv[0], 0, &file, "file")) goto out;
-  if (!(args = get_string_array(env, argv[1], "argv"))) goto out;
-  if (!(envp = get_string_array(env, argv[2], "env"))) goto out;
-  if (get_string(env, argv[3], 1, &cwd, "cwd")) goto out;
-  if (get_number(env, argv[4], &npipes_d, "npipes")) goto out;
-  npipes = (int)npipes_d;
-  if (npipes < 0 || npipes > SPAWN_MAX_PIPES) { throw_type(env, "npipes must be 0..8"); goto out; }
-  for (; made < npipes; made++) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) { throw_errno(env, errno, "socketpair", NULL); goto out; }
-    /* Move the child's end out of the way of the target numbers 0..2+npipes. */
-    int high = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
-    if (high < 0) { int e = errno; close(sv[0]); close(sv[1]); throw_errno(env, e, "fcntl", NULL); goto out; }
-    close(sv[1]);
-    parent_ends[made] = sv[0];
-    child_ends[made] = high;
-  }
-  if (pipe2(errp, O_CLOEXEC) != 0) { throw_errno(env, errno, "pipe2", NULL); goto out; }
-  int errw = fcntl(errp[1], F_DUPFD_CLOEXEC, 64);
-  if (errw < 0) { throw_errno(env, errno, "fcntl", NULL); goto out; }
-  close(errp[1]);
-  errp[1] = errw;
-
-  posix_spawn_file_actions_init(&fa); fa_ok = 1;
-  posix_spawnattr_init(&attr); attr_ok = 1;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-  for (int i = 0; i < npipes; i++) posix_spawn_file_actions_adddup2(&fa, child_ends[i], 3 + i);
-  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawn_file_actions_adddup2(&fa, j->errp[1], 2);
+  for (int i = 0; i < j->npipes; i++) posix_spawn_file_actions_adddup2(&fa, j->child_ends[i], 3 + i);
+  if (j->cwd) posix_spawn_file_actions_addchdir_np(&fa, j->cwd);
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, file, &fa, &attr, args, envp);
-  if (rc != 0) { throw_errno(env, rc, "posix_spawn", file); goto out; }
+  j->rc = posix_spawnp(&j->pid, j->file, &fa, &attr, j->args, j->envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+}
 
-  napi_value obj, v, fds;
-  napi_create_object(env, &obj);
-  napi_create_int32(env, pid, &v);
-  napi_set_named_property(env, obj, "pid", v);
-  napi_create_array_with_length(env, (size_t)npipes, &fds);
-  for (int i = 0; i < npipes; i++) {
-    napi_create_int32(env, parent_ends[i], &v);
-    napi_set_element(env, fds, (uint32_t)i, v);
-    parent_ends[i] = -1; /* handed over */
+static void spawn_job_complete(napi_env env, napi_status status, void *p) {
+  spawn_job *j = p;
+  /* The child holds its ends now (or never will): ours go. */
+  for (int i = 0; i < j->made; i++) { close(j->child_ends[i]); j->child_ends[i] = -1; }
+  close(j->errp[1]); j->errp[1] = -1;
+  if (status != napi_ok || j->rc != 0) {
+    throw_errno(env, status == napi_ok ? j->rc : ECANCELED, "posix_spawn", j->file);
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+    napi_reject_deferred(env, j->deferred, e);
+  } else {
+    napi_value obj, v, fds;
+    napi_create_object(env, &obj);
+    napi_create_int32(env, j->pid, &v);
+    napi_set_named_property(env, obj, "pid", v);
+    napi_create_array_with_length(env, (size_t)j->npipes, &fds);
+    for (int i = 0; i < j->npipes; i++) {
+      napi_create_int32(env, j->parent_ends[i], &v);
+      napi_set_element(env, fds, (uint32_t)i, v);
+      j->parent_ends[i] = -1; /* handed over */
+    }
+    napi_set_named_property(env, obj, "fds", fds);
+    napi_create_int32(env, j->errp[0], &v);
+    napi_set_named_property(env, obj, "stderr", v);
+    j->errp[0] = -1;
+    napi_resolve_deferred(env, j->deferred, obj);
   }
-  napi_set_named_property(env, obj, "fds", fds);
-  napi_create_int32(env, errp[0], &v);
-  napi_set_named_property(env, obj, "stderr", v);
-  errp[0] = -1;
-  ret = obj;
-out:
-  for (int i = 0; i < made; i++) {
-    if (parent_ends[i] >= 0) close(parent_ends[i]);
-    close(child_ends[i]);
+  napi_delete_async_work(env, j->work);
+  spawn_job_free(j);
+}
+
+static napi_value js_spawn_detached(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  get_args(env, info, argv);
+  double npipes_d = 0;
+  spawn_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, ENOMEM, "malloc", NULL);
+  j->errp[0] = j->errp[1] = -1;
+  if (get_string(env, argv[0], 0, &j->file, "file")) goto fail;
+  if (!(j->args = get_string_array(env, argv[1], "argv"))) goto fail;
+  if (!(j->envp = get_string_array(env, argv[2], "env"))) goto fail;
+  if (get_string(env, argv[3], 1, &j->cwd, "cwd")) goto fail;
+  if (get_number(env, argv[4], &npipes_d, "npipes")) goto fail;
+  j->npipes = (int)npipes_d;
+  if (j->npipes < 0 || j->npipes > SPAWN_MAX_PIPES) { throw_type(env, "npipes must be 0..8"); goto fail; }
+  for (; j->made < j->npipes; j->made++) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) { throw_errno(env, errno, "socketpair", NULL); goto fail; }
+    /* Move the child's end out of the way of the target numbers 0..2+npipes. */
+    int high = fcntl(sv[1], F_DUPFD_CLOEXEC, 64);
+    if (high < 0) { int e = errno; close(sv[0]); close(sv[1]); throw_errno(env, e, "fcntl", NULL); goto fail; }
+    close(sv[1]);
+    j->parent_ends[j->made] = sv[0];
+    j->child_ends[j->made] = high;
   }
-  if (errp[0] >= 0) close(errp[0]);
-  if (errp[1] >= 0) close(errp[1]);
-  if (fa_ok) posix_spawn_file_actions_destroy(&fa);
-  if (attr_ok) posix_spawnattr_destroy(&attr);
-  free(file); free(cwd);
-  free_string_array(args); free_string_array(envp);
-  return ret;
+  if (pipe2(j->errp, O_CLOEXEC) != 0) { j->errp[0] = j->errp[1] = -1; throw_errno(env, errno, "pipe2", NULL); goto fail; }
+  int errw = fcntl(j->errp[1], F_DUPFD_CLOEXEC, 64);
+  if (errw < 0) { throw_errno(env, errno, "fcntl", NULL); goto fail; }
+  close(j->errp[1]);
+  j->errp[1] = errw;
+
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "berth.spawn", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, spawn_job_execute, spawn_job_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+fail:
+  spawn_job_free(j);
+  return NULL;
 }
 
 /* waitPid(pid) -> Promise<{ code, signal }>: waitpid(2) on the thread pool, for
