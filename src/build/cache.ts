@@ -37,6 +37,16 @@ export class BuildCache {
     return !!this.db.prepare('SELECT 1 FROM build_cache WHERE parent_id = ? LIMIT 1').get(imageId);
   }
 
+  /** The image a cached step was built on, if `imageId` is a step image. */
+  parentOf(imageId: string): string | undefined {
+    return (this.db.prepare('SELECT parent_id FROM build_cache WHERE image_id = ? LIMIT 1').get(imageId) as { parent_id: string } | undefined)?.parent_id;
+  }
+
+  /** Step images built on `imageId`. */
+  childrenOf(imageId: string): string[] {
+    return (this.db.prepare('SELECT DISTINCT image_id FROM build_cache WHERE parent_id = ?').all(imageId) as { image_id: string }[]).map((r) => r.image_id);
+  }
+
   /** Every image a cache row names. */
   imageIds(): string[] {
     return (this.db.prepare('SELECT DISTINCT image_id FROM build_cache').all() as { image_id: string }[]).map((r) => r.image_id);

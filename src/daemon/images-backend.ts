@@ -18,6 +18,8 @@ export function imagesBackend(o: {
   hidden?: (id: string) => boolean;
   /** Deletes unpacked layers no image or container uses; runs after images are deleted. */
   collectLayers?: () => Promise<void>;
+  /** The build cache's parent/child links between step images. */
+  steps?: { parentOf(id: string): string | undefined; childrenOf(id: string): string[]; forget(ids: string[]): void };
 }): ImagesBackend {
   const { images, containers } = o;
   const isInUse = (id: string) => containers.imageInUse(id);
@@ -38,6 +40,22 @@ export function imagesBackend(o: {
     },
     remove: async (name, { force, noPrune }) => {
       const out = await images.remove(name, { force, noPrune, isInUse });
+      // As dockerd: deleting a built image deletes its untagged parent step images that nothing else
+      // uses (no tag, no container, no other child), up the chain; `noprune` keeps them.
+      const deleted = out.filter((d) => d.Deleted).map((d) => d.Deleted!);
+      if (!noPrune && o.steps && deleted.length) {
+        const gone = new Set(deleted);
+        for (let child = deleted[0], parent = o.steps.parentOf(child); parent; child = parent, parent = o.steps.parentOf(child)) {
+          const rec = images.tryGet(parent);
+          if (!rec || rec.repoTags.length || rec.repoDigests.length || isInUse(rec.id)) break;
+          if (o.steps.childrenOf(parent).some((c) => !gone.has(c) && images.tryGet(c))) break;
+          const more = await images.remove(rec.id, { force: false, isInUse }).catch(() => []);
+          if (!more.some((d) => d.Deleted)) break;
+          out.push(...more);
+          for (const d of more) if (d.Deleted) gone.add(d.Deleted);
+        }
+        o.steps.forget([...gone]);
+      }
       if (out.some((d) => d.Deleted)) await o.collectLayers?.();
       return out;
     },

@@ -214,7 +214,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     },
   });
   const buildCache = new BuildCache(db);
-  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id), collectLayers });
+  const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id), collectLayers, steps: buildCache });
   imageRoutes(router, imagesBe);
   swarmRoutes(router);
   buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers }));

@@ -105,6 +105,28 @@ test('build cache: an unchanged step is reused, a changed file rebuilds from its
   assert.equal((await d.docker(['run', '--rm', 'cached'])).stdout, 'version two\n');
 });
 
+test('rmi of a built image deletes its untagged step images, but not those another build or tag still uses', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo one > /one\nENV STEP=two\nRUN echo three > /three\n' });
+  const ids = async () => (await d.docker(['images', '-a', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean).sort();
+  const before = await ids();
+  const b = await d.docker(['build', '-t', 'steps:1', dir], { timeout: 180_000 });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  const built = await ids();
+  assert.equal(built.length, before.length + 3, 'three steps, three images');
+  // A second image built on the first two steps keeps them alive.
+  writeFileSync(join(dir, 'Dockerfile.other'), 'FROM busybox\nRUN echo one > /one\nENV STEP=two\nRUN echo other > /other\n');
+  const o = await d.docker(['build', '-f', join(dir, 'Dockerfile.other'), '-t', 'steps:other', dir], { timeout: 180_000 });
+  assert.equal(o.code, 0, o.stderr + o.stdout);
+  const rm1 = await d.docker(['rmi', 'steps:1']);
+  assert.equal(rm1.code, 0, rm1.stderr);
+  assert.equal(rm1.stdout.match(/^Deleted: /gm)?.length, 1, rm1.stdout);
+  const rm2 = await d.docker(['rmi', 'steps:other']);
+  assert.equal(rm2.code, 0, rm2.stderr);
+  assert.equal(rm2.stdout.match(/^Deleted: /gm)?.length, 3, rm2.stdout);
+  assert.deepEqual(await ids(), before, 'no step image is left behind');
+  assert.equal((await d.docker(['run', '--rm', 'busybox', 'true'])).code, 0);
+});
+
 test('multi-stage build with COPY --from and a scratch final stage', async () => {
   const dir = context({
     Dockerfile: [
