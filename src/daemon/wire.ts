@@ -122,6 +122,20 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     return layerGc;
   };
 
+  // A running container connected to or disconnected from a network sees it in /etc/hosts and,
+  // for a user-defined network, gets its DNS server in /etc/resolv.conf, as Docker does.
+  const refreshNetworkFiles = async (id: string) => {
+    const rec = containers.get(id);
+    if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return;
+    const mode = rec.HostConfig.NetworkMode || 'bridge';
+    if (mode === 'host' || mode.startsWith('container:') || !rec.HostsPath) return;
+    const hc = rec.HostConfig;
+    await network.writeContainerFiles(containers.dir(id), {
+      hostname: rec.Config.Hostname, domainname: rec.Config.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
+      dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], networkMode: mode === 'default' ? 'bridge' : mode, containerId: id, inPlace: true,
+    }).catch((err) => log.warn('cannot update the container\'s hosts and resolv.conf', { id, err }));
+  };
+
   await network.init();
   await volumes.reconcile({ containerExists: (id) => !!containers.store.find(id) });
   await containers.reconcile();
@@ -205,12 +219,12 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     connect: async (net, body) => {
       const c = containers.get(body.Container);
       await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, macAddress: body.EndpointConfig?.MacAddress, hostname: c.Config.Hostname });
-      events('network', 'connect', net, { container: c.Id });
+      await refreshNetworkFiles(c.Id);
     },
     disconnect: async (net, body) => {
       const c = containers.get(body.Container);
       await network.disconnect(c.Id, net, { force: !!body.Force });
-      events('network', 'disconnect', net, { container: c.Id });
+      await refreshNetworkFiles(c.Id);
     },
   });
   const buildCache = new BuildCache(db);

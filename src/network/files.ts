@@ -1,5 +1,5 @@
 // /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, as Docker writes them.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCode, invalidArgument, replaceFileSync } from '../util/index.js';
 
@@ -14,6 +14,12 @@ export interface ContainerFilesOpts {
   networkMode?: string;
   /** Use the host's files as they are (network mode host). */
   useHostFiles?: boolean;
+  /**
+   * Rewrite existing files in place (a running container has them bind-mounted: a renamed-over
+   * file would not reach it). hostname is left alone; a file the user edited inside the container
+   * (its text differs from what berthd last wrote) is kept, as Docker does.
+   */
+  inPlace?: boolean;
 }
 
 export interface ContainerFilesInput extends ContainerFilesOpts {
@@ -151,10 +157,25 @@ const isLoopback = (s: string): boolean => /^127\./.test(s) || s === '::1';
 
 export function writeContainerFiles(dir: string, o: ContainerFilesInput): ContainerFiles {
   const files = { hostsPath: join(dir, 'hosts'), hostnamePath: join(dir, 'hostname'), resolvConfPath: join(dir, 'resolv.conf') };
+  if (o.inPlace) {
+    rewriteIfUnedited(files.hostsPath, hostsFile(o));
+    rewriteIfUnedited(files.resolvConfPath, resolvConfFile(o));
+    return files;
+  }
   replaceFileSync(files.hostsPath, hostsFile(o));
   replaceFileSync(files.hostnamePath, `${o.hostname}\n`);
   replaceFileSync(files.resolvConfPath, resolvConfFile(o));
+  replaceFileSync(`${files.hostsPath}.written`, hostsFile(o));
+  replaceFileSync(`${files.resolvConfPath}.written`, resolvConfFile(o));
   return files;
+}
+
+/** Truncate-and-write `path` (same inode) unless its text is no longer what was last written. */
+function rewriteIfUnedited(path: string, text: string): void {
+  const last = readOr(`${path}.written`, '');
+  if (readOr(path, '') !== last) return;
+  writeFileSync(path, text);
+  replaceFileSync(`${path}.written`, text);
 }
 
 function readOr(path: string, fallback: string): string {

@@ -359,14 +359,25 @@ test('network connect and disconnect of a running container', async () => {
       assert.equal(w.stdout, 'roaming\n', `${name}: ${w.stderr}`);
     }
     assert.match(await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', 'net2']), /\broam\b/);
+    // As Docker: the container now resolves through the user network's DNS and lists the new address.
+    const files = await inContainer('roam', 'grep ^nameserver /etc/resolv.conf; cat /etc/hosts; nslookup peer');
+    assert.match(files.stdout, new RegExp(`^nameserver ${re(`${prefix}.1`)}\n`));
+    assert.match(files.stdout, new RegExp(`\n${re(ip)}\t`));
+    assert.equal(files.code, 0, `peer resolves by name: ${files.stdout}${files.stderr}`);
     const again = await d.docker(['network', 'connect', 'net2', 'roam']);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /endpoint with name roam already exists in network net2/);
 
     await ok(['network', 'disconnect', 'net2', 'roam']);
+    // One event per connect and disconnect, naming the network by id and name, as dockerd's.
+    const roamId = await inspect('roam', '{{.Id}}');
+    const ev = await ok(['events', '--since', String(Math.floor(Date.now() / 1000) - 60), '--until', String(Math.floor(Date.now() / 1000) + 1),
+      '--filter', 'type=network', '--filter', `network=${netId}`, '--format', '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}']);
+    assert.deepEqual(ev.split('\n').filter((l) => l.endsWith(roamId)), [`connect ${netId} net2 ${roamId}`, `disconnect ${netId} net2 ${roamId}`]);
     assert.equal((await inContainer('roam', 'ls /sys/class/net')).stdout, 'eth0\nlo\n');
     assert.deepEqual(Object.keys(JSON.parse(await inspect('roam', '{{json .NetworkSettings.Networks}}'))), ['bridge']);
     assert.notEqual((await inContainer('peer', 'nslookup roam')).code, 0, 'the name is gone with the endpoint');
+    assert.doesNotMatch((await inContainer('roam', 'cat /etc/resolv.conf /etc/hosts')).stdout, new RegExp(re(`${prefix}.`)));
     assert.doesNotMatch(await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', 'net2']), /\broam\b/);
     const notOn = await d.docker(['network', 'disconnect', 'net2', 'roam']);
     assert.notEqual(notOn.code, 0);
