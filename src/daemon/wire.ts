@@ -110,12 +110,19 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   // container unpacks any missing layer again from the content store, which keeps every referenced blob.
   let layerGc: Promise<void> = Promise.resolve();
   const collectLayers = (): Promise<void> => {
-    layerGc = layerGc.then(async () => {
+    const used = () => {
       const keep = new Set<string>();
       for (const img of images.list()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
-      const inUse = new Set(containers.list().flatMap((c) => c.LayerDirs ?? []));
-      for (const l of snapshots.list()) {
-        if (keep.has(l.chainId) || inUse.has(l.dir)) continue;
+      for (const c of containers.list()) for (const dir of c.LayerDirs ?? []) keep.add(dir);
+      return keep;
+    };
+    layerGc = layerGc.then(async () => {
+      const first = used();
+      for (const l of snapshots.list().filter((x) => !first.has(x.chainId) && !first.has(x.dir))) {
+        // Checked again right before: the check and the row's deletion (remove's first, synchronous
+        // step) happen with no await between, so an image recorded meanwhile keeps its layers.
+        const now = used();
+        if (now.has(l.chainId) || now.has(l.dir)) continue;
         await snapshots.remove(l.chainId).catch((err) => log.warn('cannot remove an unused layer', { chainId: l.chainId, err }));
       }
     }).catch((err) => log.warn('layer collection failed', { err }));

@@ -166,7 +166,16 @@ export class Snapshotter {
     if (r.changes === 0) throw notFound(`layer ${chainId} not found`);
     const dir = join(this.root, hex(chainId));
     this.dropShortLink(join(dir, 'fs'));
-    await rm(dir, { recursive: true, force: true }).catch((err) => this.log.warn('cannot remove layer dir', { dir, error: err }));
+    // Out of the way at once, so the same layer can be extracted again while the old files go;
+    // a crash leaves a dir without a row, which reconcile() sweeps.
+    const trash = `${dir}.removing-${randomBytes(4).toString('hex')}`;
+    try {
+      renameSync(dir, trash);
+    } catch (err) {
+      if (hasCode(err, 'ENOENT')) return;
+      throw err;
+    }
+    await rm(trash, { recursive: true, force: true }).catch((err) => this.log.warn('cannot remove layer dir', { dir: trash, error: err }));
   }
 
   /**
