@@ -335,7 +335,7 @@ test('events: the --since/--until window, default and templated', { skip }, asyn
   const until = String(Math.floor(Date.now() / 1000));
   const r = same(['events', '--since', since, '--until', until]);
   assert.match(r.stdout, /container create [0-9a-f]{64} \(image=busybox, name=ev\)\n/);
-  assert.match(r.stdout, /container die [0-9a-f]{64} \(exitCode=0, image=busybox, name=ev\)\n/);
+  assert.match(r.stdout, /container die [0-9a-f]{64} \(execDuration=\d+, exitCode=0, image=busybox, name=ev\)\n/);
   same(['events', '--since', since, '--until', until, '--format', '{{json .}}']);
   same(['events', '--since', since, '--until', until, '--format', '{{.Type}} {{.Status}} {{.Actor.Attributes.name}}']);
   same(['events', '--since', since, '--until', until, '--filter', 'event=destroy', '--format', '{{.Action}} {{.From}}']);

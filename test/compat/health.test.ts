@@ -128,15 +128,17 @@ test('bad healthcheck settings are refused with Docker\'s messages', async () =>
 });
 
 test('paused containers are not checked; stop keeps the last status; restart and daemon restart start over', async () => {
-  await d.docker(['run', '-d', '--name', 'cycle', '--health-cmd', 'date >> /tmp/runs', '--health-interval', '200ms', 'busybox', 'sleep', '300']);
+  // Each check takes 0.4 s, so right after a (re)start the status is still "starting" however slow
+  // the machine is to answer the inspect.
+  await d.docker(['run', '-d', '--name', 'cycle', '--health-cmd', 'sleep 0.4; date >> /tmp/runs', '--health-interval', '200ms', 'busybox', 'sleep', '300']);
   await waitHealth('cycle', 'healthy');
   assert.equal((await d.docker(['pause', 'cycle'])).code, 0);
-  await sleep(300); // a check in flight may still finish
+  await sleep(700); // a check in flight may still finish
   const before = (await health('cycle')).Log.at(-1).End;
   await sleep(800);
   assert.equal((await health('cycle')).Log.at(-1).End, before, 'no checks while paused');
   assert.equal((await d.docker(['unpause', 'cycle'])).code, 0);
-  await sleep(800);
+  await sleep(1500);
   assert.notEqual((await health('cycle')).Log.at(-1).End, before, 'checks resume after unpause');
 
   assert.equal((await d.docker(['stop', '-t', '1', 'cycle'])).code, 0);
