@@ -225,7 +225,13 @@ export class ContainerService {
         if (other.State.Status !== 'running') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
         mode = `container:${other.Id}`;
       }
-      const endpoints = rec.NetworkingConfig?.EndpointsConfig ?? {};
+      const endpoints = { ...(rec.NetworkingConfig?.EndpointsConfig ?? {}) };
+      // On a user-defined network a link is a name the network's DNS answers (Docker: EndpointSettings.Links);
+      // docker-compose 1.29 puts its `links:` only in HostConfig.Links, so they become the primary endpoint's.
+      const userDefined = !['', 'default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');
+      if (userDefined && Array.isArray(hc.Links) && hc.Links.length && !endpoints[mode]?.Links?.length) {
+        endpoints[mode] = { ...(endpoints[mode] ?? {}), Links: hc.Links };
+      }
       // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
       await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
