@@ -13,7 +13,7 @@ import {
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, Status } from './types.js';
 import type { ContainerFilesystem } from './archive.js';
-import { collectMounts } from './mounts.js';
+import { collectMounts, parseVolumesFrom } from './mounts.js';
 import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
@@ -100,6 +100,26 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
+  /**
+   * HostConfig.VolumesFrom: copies of the named containers' volume and bind mount points (a tmpfs is
+   * private to its container). `:ro` makes them read-only; otherwise each keeps its own mode. The copied
+   * volumes are not anonymous here: removing this container with -v leaves them to their owner.
+   */
+  private volumesFrom(specs: unknown): ContainerRecord['Mounts'] {
+    if (specs === undefined || specs === null) return [];
+    if (!Array.isArray(specs)) throw invalidArgument('VolumesFrom must be a list');
+    const out: ContainerRecord['Mounts'] = [];
+    for (const spec of specs) {
+      const { container, readOnly } = parseVolumesFrom(spec);
+      const src = this.store.get(container);
+      for (const m of src.Mounts) {
+        if (m.Type === 'tmpfs') continue;
+        out.push({ ...m, Options: m.Options ? [...m.Options] : m.Options, RW: m.RW && !readOnly, Anonymous: false });
+      }
+    }
+    return out;
+  }
+
   async create(body: Record<string, any>, opts: { name?: string }): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('invalid container config');
     const hostConfig: Record<string, any> = body.HostConfig ?? {};
@@ -124,7 +144,7 @@ export class ContainerService {
     const merged = mergeConfig(config, ic, id);
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
-    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined);
+    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined, this.volumesFrom(hostConfig.VolumesFrom));
     const dir = this.dir(id);
     const now = new Date().toISOString();
     const rec: ContainerRecord = {
@@ -224,6 +244,9 @@ export class ContainerService {
         const other = this.store.get(mode.slice('container:'.length));
         if (other.State.Status !== 'running') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
         mode = `container:${other.Id}`;
+        // Docker: a container sharing another's network stack takes its host and domain name too.
+        cfg.Hostname = other.Config.Hostname;
+        cfg.Domainname = other.Config.Domainname;
       }
       const endpoints = { ...(rec.NetworkingConfig?.EndpointsConfig ?? {}) };
       // On a user-defined network a link is a name the network's DNS answers (Docker: EndpointSettings.Links);
@@ -246,10 +269,18 @@ export class ContainerService {
       } else ({ netnsPath } = await this.d.network.prepare(id, mode));
       lap('network');
       rec.Ports = this.d.network.ports(id);
-      const files = await this.d.network.writeFiles(dir, {
+      let files = await this.d.network.writeFiles(dir, {
         hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,
       });
+      if (mode.startsWith('container:')) {
+        // Docker shares the other container's hosts, hostname and resolv.conf files: the same names
+        // resolve through the same DNS server (compose's `network_mode: service:x` sidecars).
+        const other = this.store.get(mode.slice('container:'.length));
+        if (other.HostsPath && other.ResolvConfPath) {
+          files = { hostsPath: other.HostsPath, hostnamePath: other.HostnamePath, resolvConfPath: other.ResolvConfPath };
+        }
+      }
       rec.HostsPath = files.hostsPath;
       rec.HostnamePath = files.hostnamePath;
       rec.ResolvConfPath = files.resolvConfPath;

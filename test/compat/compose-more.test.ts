@@ -6,7 +6,7 @@
 // own project in a temp dir and takes it down again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
@@ -433,4 +433,103 @@ services:
   assert.match(tty.stdout, /\/dev\/pts\/\d+\r?\n/);
   assert.match(tty.stdout, /in-a-pty\r\n/);
   await ok(p, ['down', '-t', '1']);
+});
+
+test('service options, secrets, a bind-backed named volume, volumes_from, network_mode service:/host, anonymous volume kept on recreate', async () => {
+  const p = project('cmopts', {
+    'secrets/pw.txt': 's3cret\n',
+    'hostdir/seed.txt': 'seeded\n',
+  });
+  writeFileSync(join(p.dir, 'docker-compose.yml'), `version: "3.8"
+services:
+  main:
+    image: busybox
+    command: sh -c '${LOOP}'
+    user: "33:33"
+    working_dir: /tmp
+    hostname: myhost
+    domainname: example.org
+    extra_hosts: ["gw.local:10.9.8.7"]
+    cap_drop: [CHOWN]
+    read_only: true
+    tmpfs: [/run/scratch]
+    init: true
+    stop_grace_period: 3s
+    ulimits:
+      nofile: {soft: 1024, hard: 2048}
+    shm_size: 32m
+    mem_limit: 64m
+    pids_limit: 50
+    volumes:
+      - /anon
+      - hostbacked:/hb
+    secrets: [pw]
+    environment: [REV=1]
+  sidecar:
+    image: busybox
+    network_mode: "service:main"
+    command: sh -c '${LOOP}'
+  reader:
+    image: busybox
+    volumes_from: ["main:ro"]
+    command: sh -c '${LOOP}'
+  hostnet:
+    image: busybox
+    network_mode: host
+    command: sh -c '${LOOP}'
+volumes:
+  hostbacked:
+    driver_opts: {type: none, o: bind, device: "${p.dir}/hostdir"}
+secrets:
+  pw:
+    file: ./secrets/pw.txt
+`);
+  await ok(p, ['up', '-d']);
+  const got = await sh(p, 'main', [
+    'id -u', 'pwd', 'hostname', 'hostname -d', 'grep gw.local /etc/hosts', 'touch /x 2>/dev/null || echo ro-root',
+    'touch /run/scratch/ok && echo tmpfs-ok', 'ulimit -n', 'ulimit -Hn', 'df -k /dev/shm | tail -1 | awk "{print \\$2}"',
+    'cat /run/secrets/pw', 'cat /hb/seed.txt', 'cat /proc/1/comm', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+    'cat /sys/fs/cgroup/pids/pids.max',
+  ].join('; '));
+  assert.deepEqual(got.split('\n').filter(Boolean), [
+    '33', '/tmp', 'myhost', 'example.org', '10.9.8.7\tgw.local', 'ro-root', 'tmpfs-ok', '1024', '2048', '32768',
+    's3cret', 'seeded', 'docker-init', '67108864', '50',
+  ]);
+  assert.equal(await inspect('{{.Config.StopTimeout}}', 'cmopts_main_1'), '3');
+
+  // network_mode service:main shares main's network stack, its names and its DNS.
+  assert.equal(await sh(p, 'sidecar', 'hostname'), 'myhost\n');
+  assert.match(await sh(p, 'sidecar', 'nslookup reader'), /Name:\s+reader\nAddress: 172\./);
+  const mainIp = await inspect('{{(index .NetworkSettings.Networks "cmopts_default").IPAddress}}', 'cmopts_main_1');
+  assert.match(await sh(p, 'sidecar', 'ip -4 addr show eth0'), new RegExp(`inet ${mainIp.replace(/\./g, '\\.')}/`));
+  // host mode sees the host's interfaces (more than lo and one eth).
+  assert.ok(Number((await sh(p, 'hostnet', 'ip -o link | wc -l')).trim()) > 2);
+
+  // volumes_from main:ro: the same volumes at the same places, read-only.
+  await sh(p, 'main', 'echo from-main > /anon/f', ['-u', '0']);
+  assert.equal(await sh(p, 'reader', 'cat /anon/f /hb/seed.txt'), 'from-main\nseeded\n');
+  assert.equal(await sh(p, 'reader', 'touch /anon/g 2>/dev/null || echo read-only'), 'read-only\n');
+  const mounts = JSON.parse(await inspect('{{json .Mounts}}', 'cmopts_reader_1')) as Array<{ Destination: string; RW: boolean }>;
+  assert.deepEqual(mounts.map((m) => [m.Destination, m.RW]).sort(), [['/anon', false], ['/hb', false], ['/run/secrets/pw', false]]);
+  // The docker CLI's --volumes-from, and its errors.
+  const cli = await d.docker(['run', '--rm', '--volumes-from', 'cmopts_main_1', 'busybox', 'cat', '/anon/f']);
+  assert.equal(cli.stdout, 'from-main\n', cli.stderr);
+  const bad = await d.docker(['run', '--rm', '--volumes-from', 'cmopts_main_1:xx', 'busybox', 'true']);
+  assert.match(bad.stderr, /invalid mode for volumes-from: xx/);
+
+  // Recreating main (its environment changed) carries its anonymous volume over.
+  const yml = join(p.dir, 'docker-compose.yml');
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace('REV=1', 'REV=2'));
+  const re = await ok(p, ['up', '-d', '-t', '1']);
+  assert.match(re.stderr, /Recreating cmopts_main_1/);
+  assert.equal(await sh(p, 'main', 'cat /anon/f; echo $REV'), 'from-main\n2\n');
+  const down = await ok(p, ['down', '-v', '-t', '1']);
+  assert.match(down.stderr, /Removing volume cmopts_hostbacked/);
+  // Removing a bind-backed volume unmounts it and leaves the host directory alone.
+  assert.equal(readFileSync(join(p.dir, 'hostdir/seed.txt'), 'utf8'), 'seeded\n');
+  assert.doesNotMatch((await d.docker(['volume', 'ls', '-q'])).stdout, /cmopts_hostbacked/);
+  // (The anonymous volume compose carried over is now mounted by name, so like dockerd's `rm -v`
+  // berth leaves it; compose's down -v removes only the file's named volumes.)
+  await d.docker(['volume', 'prune', '-f']);
+  assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
 });
