@@ -428,6 +428,26 @@ export class ContainerService {
     if (keep.length) this.waiters.set(id, keep); else this.waiters.delete(id);
   }
 
+  /** Resolves once the container's exit is recorded (at once if it is not running), or after `ms`. */
+  private exitRecorded(id: string, ms = 2000): Promise<void> {
+    const status = this.store.find(id)?.State.Status;
+    if (status !== 'running' && status !== 'paused') return Promise.resolve();
+    return new Promise((resolve) => {
+      const w: Waiter = { condition: 'next-exit', resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(id) ?? [];
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+        if (!list.length) this.waiters.delete(id);
+        resolve();
+      }, ms);
+      timer.unref();
+      const list = this.waiters.get(id) ?? [];
+      list.push(w);
+      this.waiters.set(id, list);
+    });
+  }
+
   async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const rec = this.store.get(ref);
     if (condition === 'not-running' && rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') {
@@ -644,9 +664,12 @@ export class ContainerService {
 
   private async connectSession(id: string, s: AttachSession): Promise<void> {
     const streams: AttachStreams = await this.d.runtime.attach(id);
-    s.close = () => streams.close();
+    let detached = false;
+    s.close = () => { detached = true; streams.close(); };
     streams.onData((stream, chunk) => s.onData(stream, chunk));
-    streams.onEnd(() => s.onEnd());
+    // When the container's stdio ends, end the client's stream only once the exit is recorded, as
+    // dockerd does: docker-py's `for l in c.attach(stream=True): …` then `c.remove()` finds it stopped.
+    streams.onEnd(() => { if (detached) s.onEnd(); else void this.exitRecorded(id).then(() => s.onEnd()); });
     if (s.stdin && streams.stdin) {
       const stdin: Writable = streams.stdin;
       s.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));

@@ -158,6 +158,12 @@ out['commit'] = ct.commit('pycommit', 'v1', changes=['ENV Z=1']).tags
 out['committed'] = c.containers.run('pycommit:v1', ['sh', '-c', 'echo $Z'], remove=True).decode()
 ct.remove(force=True)
 c.images.remove('pycommit:v1')
+# The attach stream ends once the exit is recorded: removing right after never meets a running container.
+out['attachgen'] = []
+for i in range(3):
+    x = c.containers.run('busybox', ['sh', '-c', 'sleep 0.2; echo att-%d' % i], detach=True)
+    out['attachgen'].append(b''.join(x.attach(stream=True, logs=True)).decode())
+    x.remove()
 `);
   assert.deepEqual(r.error, [3, 'oops\n']);
   assert.deepEqual(r.notfound, [
@@ -180,6 +186,7 @@ c.images.remove('pycommit:v1')
   assert.equal(r.logs, 'tick\n');
   assert.deepEqual(r.commit, ['pycommit:v1']);
   assert.equal(r.committed, '1\n');
+  assert.deepEqual(r.attachgen, ['att-0\n', 'att-1\n', 'att-2\n']);
 });
 
 test('images: list/get/tag/remove, save into load, build from a fileobj and a context, history', async () => {
