@@ -255,6 +255,12 @@ export class ContainerService {
       if (userDefined && Array.isArray(hc.Links) && hc.Links.length && !endpoints[mode]?.Links?.length) {
         endpoints[mode] = { ...(endpoints[mode] ?? {}), Links: hc.Links };
       }
+      // The container-wide Config.MacAddress (deprecated in API 1.44; docker-py 5 still sends it) is the
+      // MAC of the network-mode endpoint unless that endpoint names its own, as dockerd migrates it.
+      if (typeof cfg.MacAddress === 'string' && cfg.MacAddress && !['host', 'none'].includes(mode) && !mode.startsWith('container:')) {
+        const key = mode === 'default' ? 'bridge' : mode;
+        if (!endpoints[key]?.MacAddress) endpoints[key] = { ...(endpoints[key] ?? {}), MacAddress: cfg.MacAddress };
+      }
       // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
       await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,

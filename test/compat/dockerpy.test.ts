@@ -257,6 +257,8 @@ out['netcontainers'] = sorted(x.name for x in n.containers)
 n.disconnect(srv)
 srv.reload()
 out['afterdisc'] = sorted(srv.attrs['NetworkSettings']['Networks'])
+# docker-py 5 sends the deprecated container-wide Config.MacAddress; it is the endpoint's MAC.
+out['mac'] = c.containers.run('busybox', 'cat /sys/class/net/eth0/address', mac_address='02:42:0a:e7:00:63', network='pnet', remove=True).decode()
 events = []
 since = int(time.time()) - 1
 def work():
@@ -293,6 +295,7 @@ out['left'] = [sorted(x.name for x in c.containers.list(all=True)), sorted(x.nam
   assert.match(r.resolve, /Name:\s+svc-alias\nAddress: 10\.231\.0\.50\n/);
   assert.deepEqual(r.netcontainers, ['pcli', 'psrv']);
   assert.deepEqual(r.afterdisc, ['bridge']);
+  assert.equal(r.mac, '02:42:0a:e7:00:63\n');
   assert.deepEqual(r.events, ['create', 'start', 'die', 'destroy']);
   assert.deepEqual(r.df[0], ['BuildCache', 'Containers', 'Images', 'LayersSize', 'Volumes']);
   assert.deepEqual(r.df.slice(1), [true, true]);
