@@ -533,3 +533,62 @@ secrets:
   await d.docker(['volume', 'prune', '-f']);
   assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
 });
+
+test('external network and volume, --remove-orphans, and a foreground up stopped with Ctrl-C', async () => {
+  const p = project('cmext', {
+    'docker-compose.yml': `version: "3.5"
+services:
+  a:
+    image: busybox
+    command: sh -c 'echo a-is-up; ${LOOP}'
+    networks: [ext]
+    volumes: [extvol:/e]
+  orphan:
+    image: busybox
+    command: sh -c '${LOOP}'
+    networks: [ext]
+networks:
+  ext:
+    external: true
+    name: cm-shared-net
+volumes:
+  extvol:
+    external: true
+    name: cm-shared-vol
+`,
+  });
+  const missing = await compose(p, ['up', '-d']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /Network cm-shared-net declared as external, but could not be found/);
+  assert.equal((await d.docker(['network', 'create', 'cm-shared-net'])).code, 0);
+  assert.equal((await d.docker(['volume', 'create', 'cm-shared-vol'])).code, 0);
+  await ok(p, ['up', '-d']);
+  assert.equal(await sh(p, 'a', 'ls -d /e'), '/e\n');
+
+  // A service gone from the file leaves an orphan; --remove-orphans removes it.
+  const yml = join(p.dir, 'docker-compose.yml');
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/  orphan:\n.*\n.*\n.*\n/, ''));
+  const orphans = await ok(p, ['up', '-d', '--remove-orphans']);
+  assert.match(orphans.stderr, /Removing orphan container "cmext_orphan_1"/);
+  assert.match(orphans.stderr, /cmext_a_1 is up-to-date/);
+  await ok(p, ['down', '-t', '1']);
+  assert.match((await d.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout, /^cm-shared-net$/m, 'external network stays');
+
+  // Foreground up: logs stream until SIGINT, then compose stops the containers gracefully.
+  const child = execFile('docker-compose', ['-p', p.name, 'up', '--no-color'], { cwd: p.dir, env: d.env });
+  let outText = '';
+  child.stdout!.on('data', (c) => (outText += c));
+  child.stderr!.on('data', (c) => (outText += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 60_000;
+  while (!/a_1\s+\| a-is-up/.test(outText) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.match(outText, /a_1\s+\| a-is-up/);
+  child.kill('SIGINT');
+  await exited;
+  assert.match(outText, /Gracefully stopping\.\.\./);
+  assert.match(outText, /Stopping cmext_a_1\s+\.\.\. done/);
+  assert.equal(await inspect('{{.State.Status}} {{.State.ExitCode}}', 'cmext_a_1'), 'exited 0');
+  await ok(p, ['down', '-t', '1']);
+  assert.equal((await d.docker(['network', 'rm', 'cm-shared-net'])).code, 0);
+  assert.equal((await d.docker(['volume', 'rm', 'cm-shared-vol'])).code, 0);
+});
