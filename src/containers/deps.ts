@@ -97,7 +97,7 @@ export interface NetworkPlumbing {
   prepare(containerId: string, mode: string): Promise<{ netnsPath?: string }>;
   attach(containerId: string, opts: {
     containerName: string; hostname: string; mode: string;
-    endpoints: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string }; MacAddress?: string }>;
+    endpoints: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string }; MacAddress?: string; Links?: string[] }>;
     portBindings: Record<string, { HostIp?: string; HostPort?: string }[]>;
     exposedPorts: string[];
     publishAll: boolean;

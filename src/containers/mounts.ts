@@ -82,7 +82,25 @@ export function parseApiMount(m: Record<string, any>): MountPoint {
   }
 }
 
-export function collectMounts(config: Record<string, any>, hostConfig: Record<string, any>, imageVolumes: Record<string, unknown> | undefined): MountPoint[] {
+/** One `--volumes-from` entry: `container[:mode]`, mode ro or rw (and SELinux z/Z, ignored). */
+export function parseVolumesFrom(spec: unknown): { container: string; readOnly: boolean } {
+  if (typeof spec !== 'string' || !spec) throw invalidArgument(`invalid volumes-from spec: ${String(spec)}`);
+  const [container, mode, ...rest] = spec.split(':');
+  const modes = (mode ?? '').split(',').filter(Boolean);
+  if (!container || rest.length || modes.some((m) => !['ro', 'rw', 'z', 'Z'].includes(m)) || (modes.includes('ro') && modes.includes('rw'))) {
+    throw invalidArgument(`invalid mode for volumes-from: ${mode ?? ''}`);
+  }
+  return { container, readOnly: modes.includes('ro') };
+}
+
+/**
+ * `inherited`: the mount points of the --volumes-from containers (their volumes and binds, at the
+ * same destinations). Binds, Mounts and Tmpfs of the new container win over them, as in Docker.
+ */
+export function collectMounts(
+  config: Record<string, any>, hostConfig: Record<string, any>, imageVolumes: Record<string, unknown> | undefined,
+  inherited: MountPoint[] = [],
+): MountPoint[] {
   const out: MountPoint[] = [];
   const seen = new Set<string>();
   const add = (m: MountPoint) => {
@@ -95,6 +113,11 @@ export function collectMounts(config: Record<string, any>, hostConfig: Record<st
   for (const [dst, opts] of Object.entries((hostConfig.Tmpfs ?? {}) as Record<string, string>)) {
     const clean = checkDestination(dst, 'tmpfs');
     add({ Type: 'tmpfs', Source: '', Destination: clean, Mode: String(opts ?? ''), RW: !/(^|,)ro(,|$)/.test(String(opts ?? '')), Propagation: '', Options: String(opts ?? '').split(',').filter((o) => o && o !== 'ro' && o !== 'rw') });
+  }
+  for (const m of inherited) {
+    if (seen.has(m.Destination)) continue;
+    seen.add(m.Destination);
+    out.push(m);
   }
   // The image's and the config's VOLUMEs become anonymous volumes unless mounted otherwise.
   const vols = { ...(imageVolumes ?? {}), ...((config.Volumes ?? {}) as Record<string, unknown>) };

@@ -13,7 +13,7 @@ import {
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, Status } from './types.js';
 import type { ContainerFilesystem } from './archive.js';
-import { collectMounts } from './mounts.js';
+import { collectMounts, parseVolumesFrom } from './mounts.js';
 import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
@@ -100,6 +100,26 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
+  /**
+   * HostConfig.VolumesFrom: copies of the named containers' volume and bind mount points (a tmpfs is
+   * private to its container). `:ro` makes them read-only; otherwise each keeps its own mode. The copied
+   * volumes are not anonymous here: removing this container with -v leaves them to their owner.
+   */
+  private volumesFrom(specs: unknown): ContainerRecord['Mounts'] {
+    if (specs === undefined || specs === null) return [];
+    if (!Array.isArray(specs)) throw invalidArgument('VolumesFrom must be a list');
+    const out: ContainerRecord['Mounts'] = [];
+    for (const spec of specs) {
+      const { container, readOnly } = parseVolumesFrom(spec);
+      const src = this.store.get(container);
+      for (const m of src.Mounts) {
+        if (m.Type === 'tmpfs') continue;
+        out.push({ ...m, Options: m.Options ? [...m.Options] : m.Options, RW: m.RW && !readOnly, Anonymous: false });
+      }
+    }
+    return out;
+  }
+
   async create(body: Record<string, any>, opts: { name?: string }): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('invalid container config');
     const hostConfig: Record<string, any> = body.HostConfig ?? {};
@@ -124,7 +144,7 @@ export class ContainerService {
     const merged = mergeConfig(config, ic, id);
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
-    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined);
+    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined, this.volumesFrom(hostConfig.VolumesFrom));
     const dir = this.dir(id);
     const now = new Date().toISOString();
     const rec: ContainerRecord = {
@@ -224,8 +244,23 @@ export class ContainerService {
         const other = this.store.get(mode.slice('container:'.length));
         if (other.State.Status !== 'running') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
         mode = `container:${other.Id}`;
+        // Docker: a container sharing another's network stack takes its host and domain name too.
+        cfg.Hostname = other.Config.Hostname;
+        cfg.Domainname = other.Config.Domainname;
       }
-      const endpoints = rec.NetworkingConfig?.EndpointsConfig ?? {};
+      const endpoints = { ...(rec.NetworkingConfig?.EndpointsConfig ?? {}) };
+      // On a user-defined network a link is a name the network's DNS answers (Docker: EndpointSettings.Links);
+      // docker-compose 1.29 puts its `links:` only in HostConfig.Links, so they become the primary endpoint's.
+      const userDefined = !['', 'default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:');
+      if (userDefined && Array.isArray(hc.Links) && hc.Links.length && !endpoints[mode]?.Links?.length) {
+        endpoints[mode] = { ...(endpoints[mode] ?? {}), Links: hc.Links };
+      }
+      // The container-wide Config.MacAddress (deprecated in API 1.44; docker-py 5 still sends it) is the
+      // MAC of the network-mode endpoint unless that endpoint names its own, as dockerd migrates it.
+      if (typeof cfg.MacAddress === 'string' && cfg.MacAddress && !['host', 'none'].includes(mode) && !mode.startsWith('container:')) {
+        const key = mode === 'default' ? 'bridge' : mode;
+        if (!endpoints[key]?.MacAddress) endpoints[key] = { ...(endpoints[key] ?? {}), MacAddress: cfg.MacAddress };
+      }
       // Record endpoints and ports first; prepare() plumbs them into a fresh netns.
       await this.d.network.attach(id, {
         containerName: rec.Name, hostname: cfg.Hostname, mode, endpoints,
@@ -240,10 +275,18 @@ export class ContainerService {
       } else ({ netnsPath } = await this.d.network.prepare(id, mode));
       lap('network');
       rec.Ports = this.d.network.ports(id);
-      const files = await this.d.network.writeFiles(dir, {
+      let files = await this.d.network.writeFiles(dir, {
         hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,
       });
+      if (mode.startsWith('container:')) {
+        // Docker shares the other container's hosts, hostname and resolv.conf files: the same names
+        // resolve through the same DNS server (compose's `network_mode: service:x` sidecars).
+        const other = this.store.get(mode.slice('container:'.length));
+        if (other.HostsPath && other.ResolvConfPath) {
+          files = { hostsPath: other.HostsPath, hostnamePath: other.HostnamePath, resolvConfPath: other.ResolvConfPath };
+        }
+      }
       rec.HostsPath = files.hostsPath;
       rec.HostnamePath = files.hostnamePath;
       rec.ResolvConfPath = files.resolvConfPath;
@@ -391,6 +434,26 @@ export class ContainerService {
       else keep.push(w);
     }
     if (keep.length) this.waiters.set(id, keep); else this.waiters.delete(id);
+  }
+
+  /** Resolves once the container's exit is recorded (at once if it is not running), or after `ms`. */
+  private exitRecorded(id: string, ms = 2000): Promise<void> {
+    const status = this.store.find(id)?.State.Status;
+    if (status !== 'running' && status !== 'paused') return Promise.resolve();
+    return new Promise((resolve) => {
+      const w: Waiter = { condition: 'next-exit', resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(id) ?? [];
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+        if (!list.length) this.waiters.delete(id);
+        resolve();
+      }, ms);
+      timer.unref();
+      const list = this.waiters.get(id) ?? [];
+      list.push(w);
+      this.waiters.set(id, list);
+    });
   }
 
   async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
@@ -609,9 +672,12 @@ export class ContainerService {
 
   private async connectSession(id: string, s: AttachSession): Promise<void> {
     const streams: AttachStreams = await this.d.runtime.attach(id);
-    s.close = () => streams.close();
+    let detached = false;
+    s.close = () => { detached = true; streams.close(); };
     streams.onData((stream, chunk) => s.onData(stream, chunk));
-    streams.onEnd(() => s.onEnd());
+    // When the container's stdio ends, end the client's stream only once the exit is recorded, as
+    // dockerd does: docker-py's `for l in c.attach(stream=True): …` then `c.remove()` finds it stopped.
+    streams.onEnd(() => { if (detached) s.onEnd(); else void this.exitRecorded(id).then(() => s.onEnd()); });
     if (s.stdin && streams.stdin) {
       const stdin: Writable = streams.stdin;
       s.stdin.on('data', (chunk: Buffer) => stdin.write(chunk));

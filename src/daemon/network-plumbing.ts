@@ -24,6 +24,7 @@ export function networkPlumbing(network: NetworkManager): NetworkPlumbing {
         await network.connect(id, net, {
           containerName: o.containerName, hostname: o.hostname, aliases: ep?.Aliases ?? undefined,
           ipv4Address: ep?.IPAMConfig?.IPv4Address || undefined, macAddress: ep?.MacAddress || undefined,
+          links: ep?.Links ?? undefined,
         });
       }
       // Docker discards published ports in host and none mode.

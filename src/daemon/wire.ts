@@ -225,7 +225,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     prune: (f) => network.prune(f),
     connect: async (net, body) => {
       const c = containers.get(body.Container);
-      await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, macAddress: body.EndpointConfig?.MacAddress, hostname: c.Config.Hostname });
+      await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, macAddress: body.EndpointConfig?.MacAddress, hostname: c.Config.Hostname, links: body.EndpointConfig?.Links ?? undefined });
       await refreshNetworkFiles(c.Id);
     },
     disconnect: async (net, body) => {

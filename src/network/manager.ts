@@ -71,6 +71,8 @@ export interface ConnectOpts {
   ipv4Address?: string;
   macAddress?: string;
   hostname?: string;
+  /** EndpointSettings.Links: `container[:alias]`; the alias resolves to that container on this network. */
+  links?: string[];
 }
 
 // Docker's defaults: 172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/16 in /20s.
@@ -396,6 +398,11 @@ export class NetworkManager {
       if (opts.aliases?.length && n.builtin && n.name === 'bridge') {
         throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
       }
+      if (opts.links !== undefined && (!Array.isArray(opts.links) || opts.links.some((l) => typeof l !== 'string'))) {
+        throw invalidArgument('Links must be a list of strings');
+      }
+      if (opts.links?.length && n.builtin) throw invalidArgument('links are only supported for user-defined networks');
+      for (const l of opts.links ?? []) parseLink(l);
       let staticIp = '';
       if (opts.ipv4Address) {
         if (n.builtin) throw invalidArgument('user specified IP address is supported on user defined networks only');
@@ -423,7 +430,7 @@ export class NetworkManager {
         container_name: stripSlash(opts.containerName), hostname: opts.hostname ?? '',
         ifname: n.driver === 'bridge' ? `eth${idx}` : '', host_if: '', static_ip: staticIp, ip: '', mac: '',
         static_mac: (opts.macAddress ?? '').toLowerCase(), aliases: JSON.stringify(opts.aliases ?? []),
-        is_gateway: 0, seq: this.store.nextSeq(), dns: eps[0]?.dns ?? '[]',
+        is_gateway: 0, seq: this.store.nextSeq(), dns: eps[0]?.dns ?? '[]', links: JSON.stringify(opts.links ?? []),
       };
       this.store.insertEndpoint(row);
       if (n.driver === 'bridge' && existsSync(this.netnsPath(containerId))) {
@@ -940,16 +947,17 @@ export class NetworkManager {
         gateway: n.gateway,
         entries: eps
           .filter((e) => e.network_id === n.id)
-          .map((e) => ({ containerId: e.container_id, ip: e.ip, names: dnsNames(e), servers: JSON.parse(e.dns || '[]') as string[] })),
+          .map((e) => ({ containerId: e.container_id, ip: e.ip, names: [...dnsNames(e), ...linkAliases(e, eps)], servers: JSON.parse(e.dns || '[]') as string[] })),
       }));
   }
 
   private settings(e: EndpointRow, n: NetworkRow | undefined): EndpointSettings {
     const bits = n?.subnet ? cidr.parseCidr(n.subnet).bits : 0;
     const aliases = JSON.parse(e.aliases) as string[];
+    const links = JSON.parse(e.links || '[]') as string[];
     return {
       IPAMConfig: e.static_ip ? { IPv4Address: e.static_ip } : null,
-      Links: null,
+      Links: links.length ? links : null,
       MacAddress: e.mac,
       Aliases: aliases.length ? aliases : null,
       DriverOpts: null,
@@ -1043,6 +1051,36 @@ function dnsNames(e: EndpointRow): string[] {
   if (e.hostname) names.push(e.hostname);
   // aardvark's config is whitespace- and comma-separated: such names could not be served anyway.
   return [...new Set(names.filter((x) => x && /^[A-Za-z0-9_.-]+$/.test(x)))];
+}
+
+/** `name[:alias]` (either may carry Docker's leading slash) → [name, alias]. */
+function parseLink(link: string): [string, string] {
+  const parts = link.split(':');
+  if (parts.length > 2 || !parts[0]) throw invalidArgument(`invalid link: ${link}`);
+  const name = stripSlash(parts[0]);
+  const alias = stripSlash((parts[1] ?? name).split('/').pop()!);
+  if (!name || !alias) throw invalidArgument(`invalid link: ${link}`);
+  return [name, alias];
+}
+
+/**
+ * The aliases other endpoints on `e`'s network give e's container through their Links
+ * (compose sends `links:` this way). Docker's resolver answers such an alias only to the
+ * container that declared the link; aardvark-dns has no per-client names, so berth answers
+ * it on the whole network, which resolves the same for the linking container.
+ */
+function linkAliases(e: EndpointRow, all: EndpointRow[]): string[] {
+  const out: string[] = [];
+  for (const other of all) {
+    if (other.network_id !== e.network_id || other.links === '[]' || !other.links) continue;
+    for (const l of JSON.parse(other.links) as string[]) {
+      const [name, alias] = parseLink(l);
+      if (name === e.container_name || name === e.container_id || (name.length >= 12 && e.container_id.startsWith(name))) {
+        if (/^[A-Za-z0-9_.-]+$/.test(alias)) out.push(alias);
+      }
+    }
+  }
+  return out;
 }
 
 function macFor(ip: string): string {

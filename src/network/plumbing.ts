@@ -11,7 +11,7 @@ export interface AttachOpts {
   containerName: string;
   hostname: string;
   mode: string;
-  endpoints: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string }; MacAddress?: string }>;
+  endpoints: Record<string, { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string }; MacAddress?: string; Links?: string[] }>;
   portBindings: Record<string, { HostIp?: string; HostPort?: string }[] | null>;
   exposedPorts: string[];
   publishAll: boolean;
@@ -63,6 +63,7 @@ export function containerPlumbing(nm: NetworkManager): ContainerPlumbing {
         await nm.connect(containerId, name, {
           containerName: opts.containerName, hostname: opts.hostname, aliases: cfg?.Aliases ?? undefined,
           ipv4Address: cfg?.IPAMConfig?.IPv4Address || undefined, macAddress: cfg?.MacAddress || undefined,
+          links: cfg?.Links ?? undefined,
         });
         have.add(name);
       }

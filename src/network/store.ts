@@ -45,6 +45,8 @@ export interface EndpointRow {
   seq: number;
   /** JSON string[]: the container's --dns servers, which aardvark-dns forwards its other queries to. */
   dns: string;
+  /** JSON string[]: EndpointSettings.Links as given, `container` or `container:alias`. */
+  links: string;
 }
 
 export interface PortRow {
@@ -79,6 +81,8 @@ const MIGRATIONS = [
      container_port INTEGER NOT NULL, proto TEXT NOT NULL, seq INTEGER NOT NULL)`,
   `CREATE INDEX network_ports_container ON network_ports (container_id)`,
   `ALTER TABLE network_endpoints ADD COLUMN dns TEXT NOT NULL DEFAULT '[]'`,
+  // EndpointSettings.Links ("container:alias"), which name other containers on the network.
+  `ALTER TABLE network_endpoints ADD COLUMN links TEXT NOT NULL DEFAULT '[]'`,
 ];
 
 export class NetworkStore {
@@ -122,9 +126,9 @@ export class NetworkStore {
     this.db
       .prepare(
         `INSERT INTO network_endpoints (container_id, network_id, network_name, endpoint_id, container_name, hostname,
-           ifname, host_if, static_ip, ip, mac, static_mac, aliases, is_gateway, seq, dns)
+           ifname, host_if, static_ip, ip, mac, static_mac, aliases, is_gateway, seq, dns, links)
          VALUES (@container_id, @network_id, @network_name, @endpoint_id, @container_name, @hostname,
-           @ifname, @host_if, @static_ip, @ip, @mac, @static_mac, @aliases, @is_gateway, @seq, @dns)`,
+           @ifname, @host_if, @static_ip, @ip, @mac, @static_mac, @aliases, @is_gateway, @seq, @dns, @links)`,
       )
       .run(e);
   }

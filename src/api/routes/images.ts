@@ -121,7 +121,7 @@ export function imageRoutes(r: Router, be: ImagesBackend): void {
   r.post('/images/prune', async (ctx) => ctx.json(200, await be.prune(parseFilters(ctx.query.get('filters'), ['dangling', 'until', 'label', 'label!']))));
   r.get('/images/search', () => { throw invalidArgument('search is not supported: no registry index is reachable from berth'); });
 
-  r.get('/images/{name:.*}/json', (ctx) => ctx.json(200, be.inspect(ctx.params.name!)));
+  r.get('/images/{name:.*}/json', (ctx) => ctx.json(200, legacyInspectFields(be.inspect(ctx.params.name!), ctx.version, ctx.req.headers['user-agent'])));
   r.get('/images/{name:.*}/history', (ctx) => ctx.json(200, be.history(ctx.params.name!)));
   r.get('/images/{name:.*}/get', (ctx) => save(ctx, [ctx.params.name!]));
   r.post('/images/{name:.*}/tag', (ctx) => {
@@ -146,4 +146,30 @@ export function imageRoutes(r: Router, be: ImagesBackend): void {
   r.delete('/images/{name:.*}', async (ctx) => ctx.json(200, await be.remove(ctx.params.name!, { force: ctx.qbool('force'), noPrune: ctx.qbool('noprune') })));
 
   r.post('/auth', async (ctx) => ctx.json(200, await be.login(await ctx.body())));
+}
+
+// Docker's zero container.Config, as image inspect shows ContainerConfig for an image not built by the legacy builder.
+const ZERO_CONTAINER_CONFIG = {
+  Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+  Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+};
+
+/**
+ * Fields image inspect carried before API 1.45 (Container, ContainerConfig) and 1.44 (VirtualSize),
+ * which dockerd still returns to clients that ask for those versions: docker-compose 1.29 reads
+ * image_config['ContainerConfig'] unguarded whenever it recreates a container. It negotiates the
+ * newest API version, so against dockerd >= 25 it fails with KeyError: 'ContainerConfig'; berth
+ * keeps the field for that client (known by its User-Agent) so `up` after a config change works.
+ */
+function legacyInspectFields(img: unknown, version: string, userAgent: string | undefined): unknown {
+  const out = img as Record<string, unknown>;
+  const [maj, min] = version.split('.').map(Number) as [number, number];
+  const before = (m: number) => maj < 1 || (maj === 1 && min < m);
+  if (before(45) || /^docker-compose\/1\./.test(userAgent ?? '')) {
+    out.Container ??= '';
+    out.ContainerConfig ??= { ...ZERO_CONTAINER_CONFIG };
+  }
+  if (before(44)) out.VirtualSize ??= out.Size;
+  return out;
 }
