@@ -75,6 +75,9 @@ export interface SpecInput {
   hostConfig: Record<string, any>;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   netnsPath?: string;
+  /** --pid / --ipc container:<x>: the other container's namespaces. */
+  pidnsPath?: string;
+  ipcnsPath?: string;
   networkMode: string;
   init: boolean;
 }

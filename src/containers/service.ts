@@ -21,6 +21,7 @@ import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
 import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
 import { mergeUpdate, liveResources, type LiveResources } from './update.js';
+import { normalizeLinks, volumesFrom, parseLink, linkEntries } from './links.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -125,6 +126,15 @@ export class ContainerService {
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
     const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined);
+    // --volumes-from: another container's volumes and binds (a missing one is dockerd's 404).
+    // A 404 would make the docker CLI try to pull the image: dockerd answers 400.
+    mounts.push(...volumesFrom(hostConfig.VolumesFrom, mounts, (ref) => {
+      const c = this.store.find(ref);
+      if (!c) throw invalidArgument(`No such container: ${ref}`);
+      return c;
+    }));
+    // --link: checked now, kept in the "/child:/parent/alias" form inspect shows.
+    hostConfig.Links = normalizeLinks(hostConfig.Links, name, (ref) => this.store.find(ref));
     const dir = this.dir(id);
     const now = new Date().toISOString();
     const rec: ContainerRecord = {
@@ -164,12 +174,17 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- start
 
-  async start(ref: string): Promise<void> {
+  /**
+   * Start a container. A start by the user (and the daemon's own start at boot)
+   * begins a new restart history: RestartCount goes back to 0, as in dockerd;
+   * the restart policy's own restarts pass `policyRestart`.
+   */
+  async start(ref: string, opts: { policyRestart?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
-    return this.locked(rec.Id, () => this.startLocked(rec));
+    return this.locked(rec.Id, () => this.startLocked(rec, opts));
   }
 
-  private async startLocked(rec: ContainerRecord): Promise<void> {
+  private async startLocked(rec: ContainerRecord, opts: { policyRestart?: boolean } = {}): Promise<void> {
     if (rec.State.Status === 'running') throw notModified('container already started');
     if (rec.State.Status === 'paused') throw conflict('cannot start a paused container, try unpause instead');
     if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
@@ -219,6 +234,10 @@ export class ContainerService {
           specMounts.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts });
         }
       }
+      const shared = this.sharedNamespaces(hc);
+      if (shared.shmSource && !specMounts.some((m) => m.destination === '/dev/shm')) {
+        specMounts.push({ destination: '/dev/shm', type: 'bind', source: shared.shmSource, options: ['rbind', 'rw', 'rprivate'] });
+      }
       let mode = networkMode(hc);
       if (mode.startsWith('container:')) {
         const other = this.store.get(mode.slice('container:'.length));
@@ -240,8 +259,9 @@ export class ContainerService {
       } else ({ netnsPath } = await this.d.network.prepare(id, mode));
       lap('network');
       rec.Ports = this.d.network.ports(id);
+      const linked = this.linkEntries(rec, mode);
       const files = await this.d.network.writeFiles(dir, {
-        hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
+        hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: [...linked.hosts, ...(hc.ExtraHosts ?? [])], dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,
       });
       rec.HostsPath = files.hostsPath;
@@ -251,12 +271,14 @@ export class ContainerService {
       for (const [dst, src] of [['/etc/resolv.conf', files.resolvConfPath], ['/etc/hostname', files.hostnamePath], ['/etc/hosts', files.hostsPath]] as const) {
         if (src && !destinations.has(dst)) specMounts.push({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', hc.ReadonlyRootfs ? 'ro' : 'rw'] });
       }
-      const env = [...(cfg.Env ?? [])];
+      // Link variables come first: the container's own env wins (as in dockerd).
+      const env = mergeEnv(linked.env, cfg.Env ?? []);
       const spec = this.d.spec.build({
         id, rootfs, readonlyRootfs: !!hc.ReadonlyRootfs, args: [rec.Path, ...rec.Args], env,
         cwd, user: cfg.User || '', hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', tty: !!cfg.Tty,
         consoleSize: Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         hostConfig: hc, mounts: specMounts, netnsPath, networkMode: mode, init: !!hc.Init,
+        pidnsPath: shared.pidnsPath, ipcnsPath: shared.ipcnsPath,
       });
       const { maxSize, maxFile } = logLimits(hc);
       // conmon truncates at --log-size-max; that is json-file's max-file=1. With
@@ -279,6 +301,7 @@ export class ContainerService {
       lap('started');
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
       rec.ManualStop = false;
+      if (!opts.policyRestart) rec.RestartCount = 0;
       this.store.save(rec);
       this.watchExit(rec.Id);
       this.watchLogSize(rec);
@@ -286,7 +309,10 @@ export class ContainerService {
       this.d.events('container', 'start', id, { image: rec.Image, name: rec.Name });
     } catch (err) {
       const raw = (err as Error).message;
-      const code = /executable file not found|no such file or directory|not found in \$PATH/i.test(raw) ? 127 : /permission denied|is a directory/i.test(raw) ? 126 : 128;
+      // Only a failed exec of the program is 127/126; a missing cgroup file is not "command not found".
+      const execErr = /exec|executable/i.test(raw);
+      const code = /executable file not found|not found in \$PATH/i.test(raw) || (execErr && /no such file or directory/i.test(raw)) ? 127
+        : execErr && /permission denied|is a directory/i.test(raw) ? 126 : 128;
       rec.State = { ...rec.State, Error: raw, ExitCode: code };
       this.store.save(rec);
       for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
@@ -301,6 +327,51 @@ export class ContainerService {
       }
       throw startError(err, rec.Path, code);
     }
+  }
+
+  /** `--pid container:x` / `--ipc container:x`: join a running container's namespaces (dockerd's checks and texts). */
+  private sharedNamespaces(hc: Record<string, any>): { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } {
+    const out: { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } = {};
+    const donor = (mode: unknown, what: string): ContainerRecord | undefined => {
+      if (typeof mode !== 'string' || !mode.startsWith('container:')) return undefined;
+      const ref = mode.slice('container:'.length);
+      const c = this.store.find(ref);
+      if (!c) throw notFound(`No such container: ${ref}`);
+      if (c.State.Status !== 'running' || !c.State.Pid) throw conflict(`cannot join ${what} of a non running container: ${c.Id}`);
+      return c;
+    };
+    const p = donor(hc.PidMode, 'PID');
+    if (p) out.pidnsPath = `/proc/${p.State.Pid}/ns/pid`;
+    const i = donor(hc.IpcMode, 'IPC');
+    if (i) {
+      const im = i.HostConfig.IpcMode;
+      if (im !== 'shareable' && im !== 'host') throw invalidArgument('non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+      // SysV IPC is shared; the donor's /dev/shm tmpfs lives only in its mount namespace, so POSIX shm is not (yet).
+      out.ipcnsPath = `/proc/${i.State.Pid}/ns/ipc`;
+    }
+    return out;
+  }
+
+  /**
+   * `--link`: each child's address on the network this container joins (the
+   * default bridge, or a user network where a link is an alias only this
+   * container sees) goes into /etc/hosts, plus the legacy env vars.
+   */
+  private linkEntries(rec: ContainerRecord, mode: string): { hosts: string[]; env: string[] } {
+    const hosts: string[] = [];
+    const env: string[] = [];
+    for (const raw of (rec.HostConfig.Links ?? []) as string[]) {
+      const { child, alias } = parseLink(raw);
+      const c = this.store.find(child);
+      if (!c) throw invalidArgument(`could not get container for ${child}: No such container: ${child}`);
+      const eps = this.d.network.endpoints(c.Id) as Record<string, { IPAddress?: string }>;
+      const ip = eps[mode]?.IPAddress || Object.values(eps).find((e) => e?.IPAddress)?.IPAddress || '';
+      const e = linkEntries(rec, c, alias, ip);
+      if (!ip) continue; // a child without an address (none/host mode): nothing to point at
+      hosts.push(e.host);
+      env.push(...e.env);
+    }
+    return { hosts, env };
   }
 
   // ---------------------------------------------------------------- exits
@@ -333,7 +404,7 @@ export class ContainerService {
     return maxFile > 1 ? rotatedFiles(rec.LogPath, maxFile) : [];
   }
 
-  private async onExit(id: string, st: ExitStatus): Promise<void> {
+  private async onExit(id: string, st: ExitStatus, opts: { atBoot?: boolean } = {}): Promise<void> {
     this.d.log.debug('exit seen', { id: id.slice(0, 12) });
     this.watching.delete(id);
     this.health.stop(id); // health hook: no probes once it exited
@@ -357,7 +428,8 @@ export class ContainerService {
     });
     this.notify(id, ['next-exit', 'not-running'], st.exitCode);
     const policy = rec.HostConfig.RestartPolicy ?? {};
-    const wantRestart = !rec.ManualStop && !rec.HostConfig.AutoRemove && (
+    // An exit learnt at boot is not restarted here: restartAtBoot() does it, after the network is back.
+    const wantRestart = !opts.atBoot && !rec.ManualStop && !rec.HostConfig.AutoRemove && (
       policy.Name === 'always' || policy.Name === 'unless-stopped' ||
       (policy.Name === 'on-failure' && st.exitCode !== 0 && (!policy.MaximumRetryCount || rec.RestartCount < policy.MaximumRetryCount)));
     if (wantRestart) {
@@ -370,7 +442,7 @@ export class ContainerService {
       const timer = setTimeout(() => {
         this.restartTimers.delete(id);
         if (this.store.find(id)?.State.Status !== 'restarting') return;
-        void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err }));
+        void this.start(id, { policyRestart: true }).catch((err) => this.d.log.warn('restart failed', { id, err }));
       }, delay);
       timer.unref();
       this.restartTimers.set(id, timer);
@@ -766,7 +838,7 @@ export class ContainerService {
         continue;
       }
       const exit = await this.d.runtime.exitStatus(rec.Id).catch(() => undefined);
-      await this.onExit(rec.Id, exit ?? { exitCode: 255, oomKilled: false, finishedAt: new Date() });
+      await this.onExit(rec.Id, exit ?? { exitCode: 255, oomKilled: false, finishedAt: new Date() }, { atBoot: true });
     }
     // Directories without a record are leftovers of a crash during create or rm.
     for (const name of readdirSync(this.d.root)) {
@@ -777,6 +849,23 @@ export class ContainerService {
         rmSync(join(this.d.root, name), { recursive: true, force: true });
         this.d.log.info('removed leftover container directory', { id: name });
       }
+    }
+  }
+
+  /**
+   * dockerd's restore: once the daemon is up, a container whose restart policy
+   * says so is started again — `always` even after a `docker stop`,
+   * `unless-stopped` unless the user stopped it, `on-failure` when it last
+   * failed. Containers that never ran stay as they are.
+   */
+  async restartAtBoot(): Promise<void> {
+    for (const rec of this.store.all()) {
+      if (rec.State.Status !== 'exited' || rec.State.StartedAt.startsWith('0001') || rec.HostConfig.AutoRemove) continue;
+      const p = rec.HostConfig.RestartPolicy ?? {};
+      const want = p.Name === 'always' || (p.Name === 'unless-stopped' && !rec.ManualStop) ||
+        (p.Name === 'on-failure' && rec.State.ExitCode !== 0 && Number(p.MaximumRetryCount ?? 0) >= 0);
+      if (!want) continue;
+      await this.start(rec.Id).catch((err) => this.d.log.warn('restart at boot failed', { id: rec.Id, err }));
     }
   }
 

@@ -2,6 +2,7 @@
 // the image) onto the runtime's SpecOptions.
 import * as runtime from '../runtime/index.js';
 import type { SpecInput, SpecBuilder } from '../containers/index.js';
+import { existsSync, statSync } from 'node:fs';
 import { invalidArgument } from '../util/index.js';
 
 export function specBuilder(opts: { defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }> }): SpecBuilder {
@@ -67,8 +68,8 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
     consoleSize: input.consoleSize ? { height: input.consoleSize[0], width: input.consoleSize[1] } : undefined,
     namespaces: {
       network,
-      pid: namespaceFor(hc.PidMode),
-      ipc: namespaceFor(hc.IpcMode),
+      pid: input.pidnsPath ? { path: input.pidnsPath } : namespaceFor(hc.PidMode),
+      ipc: input.ipcnsPath ? { path: input.ipcnsPath } : namespaceFor(hc.IpcMode),
       uts: input.networkMode === 'host' || hc.UTSMode === 'host' ? 'host' : 'private',
       cgroup: hc.CgroupnsMode === 'host' ? 'host' : hc.CgroupnsMode === 'private' ? 'private' : undefined,
     },
@@ -101,11 +102,39 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
       cpusetCpus: hc.CpusetCpus || undefined,
       cpusetMems: hc.CpusetMems || undefined,
       pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      blkioWeight: hc.BlkioWeight || undefined,
+      // A v1 blkio controller without a weight file (no CFQ/BFQ weight here): dockerd discards the weight.
+      blkioWeight: hc.BlkioWeight && blkioWeightSupported() ? hc.BlkioWeight : undefined,
+      blkioThrottle: {
+        readBps: throttle(hc.BlkioDeviceReadBps), writeBps: throttle(hc.BlkioDeviceWriteBps),
+        readIops: throttle(hc.BlkioDeviceReadIOps), writeIops: throttle(hc.BlkioDeviceWriteIOps),
+      },
+      cpuRealtimePeriod: hc.CpuRealtimePeriod || undefined,
+      cpuRealtimeRuntime: hc.CpuRealtimeRuntime || undefined,
     },
     cgroupParent: hc.CgroupParent || undefined,
     init: input.init,
     maskedPaths: Array.isArray(hc.MaskedPaths) && hc.MaskedPaths.length ? hc.MaskedPaths : undefined,
     readonlyPaths: Array.isArray(hc.ReadonlyPaths) && hc.ReadonlyPaths.length ? hc.ReadonlyPaths : undefined,
   };
+}
+
+let weightOk: boolean | undefined;
+function blkioWeightSupported(): boolean {
+  weightOk ??= !existsSync('/sys/fs/cgroup/blkio') || existsSync('/sys/fs/cgroup/blkio/blkio.weight');
+  return weightOk;
+}
+
+/** HostConfig.BlkioDevice*: [{Path, Rate}] → the device numbers the cgroup wants. */
+function throttle(list: unknown): runtime.BlkioRate[] | undefined {
+  if (!Array.isArray(list) || !list.length) return undefined;
+  return list.map((d: { Path?: string; Rate?: number }) => {
+    const path = String(d?.Path ?? '');
+    let st;
+    try { st = statSync(path); } catch { throw invalidArgument(`error gathering device information for "${path}": no such file or directory`); }
+    if (!st.isBlockDevice()) throw invalidArgument(`"${path}" is not a block device`);
+    const rdev = st.rdev;
+    const major = Math.floor(rdev / 256) & 0xfff;
+    const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
+    return { major, minor, rate: Number(d.Rate) || 0 };
+  });
 }

@@ -110,6 +110,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   await containers.reconcile();
   const running = containers.list().filter((c) => c.State.Status === 'running' || c.State.Status === 'paused').map((c) => c.Id);
   await network.reconcile(running, { known: containers.list().map((c) => c.Id) });
+  void containers.restartAtBoot(); // restart policies, once the network is back (in the background)
 
   const router = new Router();
   systemRoutes(router, {

@@ -268,6 +268,7 @@ export class ConmonDriver {
     await mkdir(join(dir, 'exits'), { recursive: true });
     await mkdir(this.runtimeRoot, { recursive: true });
     const spec: OciSpec = { ...o.spec, process: o.spec.process ? { ...o.spec.process, terminal: o.tty } : o.spec.process };
+    const lowNofile = liftLowNofile(spec);
     // Regenerated on every start, and the runtime keeps its own copy: no fsync.
     await replaceFile(join(o.bundleDir, 'config.json'), JSON.stringify(spec));
     const state: ContainerState = {
@@ -298,6 +299,8 @@ export class ConmonDriver {
         const text = runtimeErrorText(msg.message ?? '') || 'unknown error';
         throw new BerthError('Internal', `OCI runtime create failed: ${text}`);
       }
+      // The container's init waits for start: give it the nofile limit asked for, which it keeps across exec.
+      if (lowNofile) await prlimitNofile(msg.data, lowNofile);
       return { pid: msg.data };
     } catch (err) {
       // Leave nothing behind that a retry with the same id would trip over.
@@ -780,4 +783,28 @@ async function writeCtl(path: string, size: { height: number; width: number }, t
     throw err;
   }
   try { await fh.write(`${type} ${h} ${w}\n`); } finally { await fh.close(); }
+}
+
+/**
+ * crun sets the container's rlimits on itself before it sets the container up,
+ * and then needs a few dozen descriptors of its own (cgroup and /proc files):
+ * `--ulimit nofile=20` made create fail with EMFILE (or, worse, with an empty
+ * cpuset). A nofile limit below this floor is applied after create instead,
+ * with prlimit on the waiting init, before the user's program runs.
+ */
+const NOFILE_FLOOR = 256;
+function liftLowNofile(spec: OciSpec): { soft: number; hard: number } | undefined {
+  const r = spec.process?.rlimits?.find((x) => x.type === 'RLIMIT_NOFILE');
+  if (!r || r.soft >= NOFILE_FLOOR) return undefined;
+  const want = { soft: r.soft, hard: r.hard };
+  spec.process!.rlimits = spec.process!.rlimits!.map((x) => (x === r ? { ...x, soft: NOFILE_FLOOR, hard: Math.max(x.hard, NOFILE_FLOOR) } : x));
+  return want;
+}
+
+function prlimitNofile(pid: number, l: { soft: number; hard: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('prlimit', ['--pid', String(pid), `--nofile=${l.soft}:${l.hard}`], { timeout: 10_000 }, (err, _out, stderr) => {
+      if (err) reject(new BerthError('Internal', `setting the nofile limit failed: ${String(stderr).trim() || err.message}`)); else resolve();
+    });
+  });
 }

@@ -48,7 +48,11 @@ export interface ResourceOptions {
   cpusetMems?: string;
   pidsLimit?: number;
   blkioWeight?: number;
+  /** --device-read-bps & co., devices already resolved to major:minor. */
+  blkioThrottle?: { readBps?: BlkioRate[]; writeBps?: BlkioRate[]; readIops?: BlkioRate[]; writeIops?: BlkioRate[] };
 }
+
+export interface BlkioRate { major: number; minor: number; rate: number }
 
 export interface SpecOptions {
   /** Container id: names the cgroup. */
@@ -418,6 +422,17 @@ export const withResources: SpecOpt = (spec, o) => {
   if (r.blkioWeight) {
     if (r.blkioWeight < 10 || r.blkioWeight > 1000) throw invalidArgument('Range of blkio weight is from 10 to 1000');
     res.blockIO = { weight: r.blkioWeight };
+  }
+  const t = r.blkioThrottle;
+  if (t && (t.readBps?.length || t.writeBps?.length || t.readIops?.length || t.writeIops?.length)) {
+    const io = (res.blockIO ??= {});
+    if (t.readBps?.length) io.throttleReadBpsDevice = t.readBps.map((x) => ({ ...x }));
+    if (t.writeBps?.length) io.throttleWriteBpsDevice = t.writeBps.map((x) => ({ ...x }));
+    if (t.readIops?.length) io.throttleReadIOPSDevice = t.readIops.map((x) => ({ ...x }));
+    if (t.writeIops?.length) io.throttleWriteIOPSDevice = t.writeIops.map((x) => ({ ...x }));
+  }
+  if (r.cpuRealtimePeriod && r.cpuRealtimeRuntime && r.cpuRealtimeRuntime > r.cpuRealtimePeriod) {
+    throw invalidArgument('cpu-rt-runtime cannot be higher than cpu-rt-period');
   }
 };
 
