@@ -360,8 +360,14 @@ export class ContainerService {
   private linkEntries(rec: ContainerRecord, mode: string): { hosts: string[]; env: string[] } {
     const hosts: string[] = [];
     const env: string[] = [];
-    for (const raw of (rec.HostConfig.Links ?? []) as string[]) {
+    // Compose puts links of user networks in the endpoint config too (same "name:alias" form).
+    const endpointLinks = Object.values((rec.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null }>)
+      .flatMap((e) => (Array.isArray(e?.Links) ? e.Links : []));
+    const seen = new Set<string>();
+    for (const raw of [...((rec.HostConfig.Links ?? []) as string[]), ...endpointLinks]) {
       const { child, alias } = parseLink(raw);
+      if (seen.has(`${child}:${alias}`)) continue;
+      seen.add(`${child}:${alias}`);
       const c = this.store.find(child);
       if (!c) throw invalidArgument(`could not get container for ${child}: No such container: ${child}`);
       const eps = this.d.network.endpoints(c.Id) as Record<string, { IPAddress?: string }>;
@@ -369,7 +375,8 @@ export class ContainerService {
       const e = linkEntries(rec, c, alias, ip);
       if (!ip) continue; // a child without an address (none/host mode): nothing to point at
       hosts.push(e.host);
-      env.push(...e.env);
+      // The legacy env vars come only with the default bridge (dockerd's setupLinkedContainers).
+      if (mode === 'bridge') env.push(...e.env);
     }
     return { hosts, env };
   }

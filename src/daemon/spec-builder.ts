@@ -83,6 +83,7 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
     seccomp: sec.seccomp,
     noNewPrivileges: sec.noNewPrivileges,
     shmSize: hc.ShmSize || undefined,
+    noShm: hc.IpcMode === 'none',
     mounts: input.mounts.map((m) => m.type === 'bind'
       ? { type: 'bind', destination: m.destination, source: m.source, readOnly: m.options.includes('ro'), propagation: m.options.find((o) => /^r?(private|shared|slave)$/.test(o)) }
       : { type: m.type, destination: m.destination, source: m.source, readOnly: m.options.includes('ro'), options: m.options.filter((o) => o !== 'ro' && o !== 'rw') }),

@@ -82,6 +82,8 @@ export interface SpecOptions {
   noNewPrivileges?: boolean;
   /** Size of /dev/shm in bytes (HostConfig.ShmSize); 64 MiB when 0 or unset. */
   shmSize?: number;
+  /** `--ipc none`: a private IPC namespace and no /dev/shm at all. */
+  noShm?: boolean;
   /** Caller mounts: binds, volumes, tmpfs, /etc/hosts & co. Applied after the defaults. */
   mounts?: SpecMount[];
   sysctls?: Record<string, string>;
@@ -315,6 +317,7 @@ export const withMounts: SpecOpt = (spec, o, ctx) => {
     mounts = mounts.filter((m) => m.destination !== '/dev/shm');
     mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rw', 'rprivate'] });
   }
+  if (o.noShm) mounts = mounts.filter((m) => m.destination !== '/dev/shm');
   if (o.privileged) {
     for (const m of mounts) if (m.type === 'sysfs' || m.type === 'cgroup') m.options = m.options!.filter((x) => x !== 'ro').concat('rw');
   }

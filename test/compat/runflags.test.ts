@@ -88,6 +88,9 @@ test('--link on a user network: the alias resolves for the linking container onl
   const ip = await inspect('{{.NetworkSettings.Networks.rfnet.IPAddress}}', 'srv');
   const out = await ok(['run', '--rm', '--network', 'rfnet', '--link', 'srv:backend', 'busybox', 'sh', '-c', 'ping -c1 -W2 backend | head -1']);
   assert.match(out, new RegExp(`PING backend \\(${ip.replace(/\./g, '\\.')}\\)`));
+  assert.equal((await ok(['run', '--rm', '--network', 'rfnet', '--link', 'srv:backend', 'busybox', 'sh', '-c', 'env | grep -c ^BACKEND_ || true'])).trim(), '0');
+  // --ipc none: no /dev/shm at all.
+  assert.notEqual((await d.docker(['run', '--rm', '--ipc', 'none', 'busybox', 'ls', '/dev/shm'])).code, 0);
   const other = await d.docker(['run', '--rm', '--network', 'rfnet', 'busybox', 'ping', '-c1', '-W1', 'backend']);
   assert.notEqual(other.code, 0);
   await d.docker(['rm', '-f', 'srv']);
