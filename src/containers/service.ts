@@ -371,6 +371,9 @@ export class ContainerService {
       const c = this.store.find(child);
       if (!c) throw invalidArgument(`could not get container for ${child}: No such container: ${child}`);
       const eps = this.d.network.endpoints(c.Id) as Record<string, { IPAddress?: string }>;
+      if (mode === 'bridge' && c.State.Status === 'running' && !eps.bridge) {
+        throw invalidArgument(`Cannot link to /${c.Name}, as it does not belong to the default network`);
+      }
       const ip = eps[mode]?.IPAddress || Object.values(eps).find((e) => e?.IPAddress)?.IPAddress || '';
       const e = linkEntries(rec, c, alias, ip);
       if (!ip) continue; // a child without an address (none/host mode): nothing to point at

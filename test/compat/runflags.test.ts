@@ -91,6 +91,8 @@ test('--link on a user network: the alias resolves for the linking container onl
   assert.equal((await ok(['run', '--rm', '--network', 'rfnet', '--link', 'srv:backend', 'busybox', 'sh', '-c', 'env | grep -c ^BACKEND_ || true'])).trim(), '0');
   // --ipc none: no /dev/shm at all.
   assert.notEqual((await d.docker(['run', '--rm', '--ipc', 'none', 'busybox', 'ls', '/dev/shm'])).code, 0);
+  const cross = await d.docker(['run', '--rm', '--link', 'srv:backend', 'busybox', 'true']);
+  assert.match(cross.stderr, /Cannot link to \/srv, as it does not belong to the default network/);
   const other = await d.docker(['run', '--rm', '--network', 'rfnet', 'busybox', 'ping', '-c1', '-W1', 'backend']);
   assert.notEqual(other.code, 0);
   await d.docker(['rm', '-f', 'srv']);
