@@ -20,6 +20,8 @@ export interface RootfsProvider {
   mount(opts: { lowerDirs: string[]; upperDir: string; workDir: string; target: string }): Promise<void>;
   unmount(target: string): Promise<void>;
   isMounted(target: string): boolean;
+  /** A tmpfs on the host (a shareable IPC container's /dev/shm); `data` as for mount(2). */
+  mountTmpfs?(target: string, data: string): Promise<void>;
 }
 
 export interface AttachStreams {

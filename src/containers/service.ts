@@ -235,6 +235,12 @@ export class ContainerService {
         }
       }
       const shared = this.sharedNamespaces(hc);
+      // --ipc shareable: /dev/shm is a tmpfs on the host, so containers joining the IPC namespace can bind it too (as dockerd).
+      if (hc.IpcMode === 'shareable' && this.d.rootfs.mountTmpfs) {
+        const shmDir = join(dir, 'shm');
+        if (!this.d.rootfs.isMounted(shmDir)) await this.d.rootfs.mountTmpfs(shmDir, `mode=1777,size=${hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024}`);
+        shared.shmSource = shmDir;
+      }
       if (shared.shmSource && !specMounts.some((m) => m.destination === '/dev/shm')) {
         specMounts.push({ destination: '/dev/shm', type: 'bind', source: shared.shmSource, options: ['rbind', 'rw', 'rprivate'] });
       }
@@ -329,6 +335,11 @@ export class ContainerService {
     }
   }
 
+  private async unmountShm(id: string): Promise<void> {
+    const shmDir = join(this.dir(id), 'shm');
+    if (this.d.rootfs.isMounted(shmDir)) await this.d.rootfs.unmount(shmDir).catch((err) => this.d.log.warn('unmounting shm failed', { id, err }));
+  }
+
   /** `--pid container:x` / `--ipc container:x`: join a running container's namespaces (dockerd's checks and texts). */
   private sharedNamespaces(hc: Record<string, any>): { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } {
     const out: { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } = {};
@@ -346,8 +357,11 @@ export class ContainerService {
     if (i) {
       const im = i.HostConfig.IpcMode;
       if (im !== 'shareable' && im !== 'host') throw invalidArgument('non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
-      // SysV IPC is shared; the donor's /dev/shm tmpfs lives only in its mount namespace, so POSIX shm is not (yet).
       out.ipcnsPath = `/proc/${i.State.Pid}/ns/ipc`;
+      // POSIX shared memory: the donor's host-side /dev/shm (a host-IPC donor uses the host's).
+      const shmDir = join(this.dir(i.Id), 'shm');
+      if (im === 'host') out.shmSource = '/dev/shm';
+      else if (this.d.rootfs.isMounted(shmDir)) out.shmSource = shmDir;
     }
     return out;
   }
@@ -432,6 +446,7 @@ export class ContainerService {
         this.d.network.teardown(id).catch((err) => this.d.log.warn('network teardown failed', { id, err })),
       ]);
       await this.d.runtime.cleanup(id).catch(() => undefined);
+      await this.unmountShm(id);
       this.d.log.debug('exit handled', { id: id.slice(0, 12), ms: Number(process.hrtime.bigint() - t0) / 1e6 });
       if (st.oomKilled) this.d.events('container', 'oom', id, { image: rec.Image, name: rec.Name });
       this.d.events('container', 'die', id, { exitCode: String(st.exitCode), image: rec.Image, name: rec.Name });
@@ -644,6 +659,7 @@ export class ContainerService {
       await this.d.network.release(rec.Id).catch(() => undefined);
       const rootfs = join(this.dir(rec.Id), 'rootfs');
       await this.d.rootfs.unmount(rootfs);
+      await this.unmountShm(rec.Id);
       // Row first: a crash after this leaves only a directory for startup to sweep.
       this.store.delete(rec.Id);
       for (const m of rec.Mounts) {

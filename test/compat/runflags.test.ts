@@ -175,10 +175,13 @@ test('--stop-timeout, --stop-signal, -a stdout/-a stderr, --sig-proxy, duplicate
 test('namespaces: --pid/--ipc container:, --ipc host|private|shareable, --uts host, --cgroupns, --userns host', async () => {
   const { readlinkSync } = await import('node:fs');
   const host = (n: string) => readlinkSync(`/proc/self/ns/${n}`);
-  await ok(['run', '-d', '--name', 'donor', '--ipc', 'shareable', 'busybox', 'sleep', '300']);
+  await ok(['run', '-d', '--name', 'donor', '--ipc', 'shareable', '--shm-size', '8m', 'busybox', 'sh', '-c', 'echo shared > /dev/shm/x; exec sleep 300']);
   await ok(['run', '-d', '--name', 'priv', 'busybox', 'sleep', '300']);
   const donorIpc = (await ok(['exec', 'donor', 'readlink', '/proc/self/ns/ipc'])).trim();
   assert.equal((await ok(['run', '--rm', '--ipc', 'container:donor', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(), donorIpc);
+  // POSIX shm too: the joiner sees the donor's /dev/shm (its size included).
+  await until('donor wrote /dev/shm/x', async () => (await d.docker(['exec', 'donor', 'cat', '/dev/shm/x'])).code === 0);
+  assert.equal(await ok(['run', '--rm', '--ipc', 'container:donor', 'busybox', 'sh', '-c', "cat /dev/shm/x; df -k /dev/shm | tail -1 | awk '{print $2}'"]), 'shared\n8192\n');
   assert.notEqual((await ok(['run', '--rm', '--ipc', 'private', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(), donorIpc);
   assert.equal((await ok(['run', '--rm', '--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(), host('ipc'));
   const np = await d.docker(['run', '--rm', '--ipc', 'container:priv', 'busybox', 'true']);
