@@ -77,6 +77,8 @@ interface ContainerState {
   cgroupsPath?: string;
   runtime: { name: string; path: string };
   created: string;
+  /** The nofile limit asked for when config.json holds a lifted one (see liftLowNofile). */
+  nofile?: { soft: number; hard: number };
 }
 
 interface SyncMessage { data: number; message?: string }
@@ -274,6 +276,7 @@ export class ConmonDriver {
     const state: ContainerState = {
       id, bundleDir: o.bundleDir, logPath: o.logPath, tty: o.tty, openStdin: o.openStdin, stdinOnce: o.stdinOnce,
       cgroupsPath: spec.linux?.cgroupsPath, runtime: this.runtime, created: new Date().toISOString(),
+      ...(lowNofile ? { nofile: lowNofile } : {}),
     };
     // The exec root is a tmpfs (/run): nothing to fsync.
     await replaceFile(join(dir, 'state.json'), JSON.stringify(state));
@@ -716,7 +719,13 @@ export class ConmonDriver {
     }
     if (given.noNewPrivileges === undefined && base?.noNewPrivileges) p.noNewPrivileges = true;
     if (!given.apparmorProfile && base?.apparmorProfile) p.apparmorProfile = base.apparmorProfile;
-    if (!given.rlimits && base?.rlimits) p.rlimits = base.rlimits;
+    if (!given.rlimits && base?.rlimits) {
+      // `crun exec` copes with a small nofile limit (only create needs the lift): the exec gets the container's.
+      const want = st.nofile;
+      // Below ~14 it fails to set up the exec's stdio, so an exec never gets less than 20.
+      const n = want && { soft: Math.max(want.soft, 20), hard: Math.max(want.hard, 20) };
+      p.rlimits = n ? base.rlimits.map((r) => (r.type === 'RLIMIT_NOFILE' ? { ...r, ...n } : r)) : base.rlimits;
+    }
     if (!given.env && base?.env) p.env = base.env;
     if (!p.consoleSize || !o.tty) delete p.consoleSize;
     return p;

@@ -227,6 +227,9 @@ test('ulimits (including tiny nofile), resources in the cgroup, blkio throttles,
   assert.equal(await ok(['run', '--rm', '--ulimit', 'nofile=1024:2048', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn']), '1024\n2048\n');
   // crun used to fail on these (it applies rlimits to itself before setting the container up).
   assert.equal(await ok(['run', '--rm', '--ulimit', 'nofile=20:20', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn']), '20\n20\n');
+  await ok(['run', '-d', '--name', 'nof', '--ulimit', 'nofile=20:30', 'busybox', 'sleep', '300']);
+  assert.equal(await ok(['exec', 'nof', 'sh', '-c', 'ulimit -n; ulimit -Hn']), '20\n30\n');
+  await d.docker(['rm', '-f', 'nof']);
   assert.equal(await ok(['run', '--rm', '--ulimit', 'nofile=10:12', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn']), '10\n12\n');
   const cg = (f: string) => `cat /sys/fs/cgroup/${f}`;
   assert.equal(await ok(['run', '--rm', '--oom-kill-disable', '-m', '32m', 'busybox', 'sh', '-c', `${cg('memory/memory.oom_control')} | head -1`]), 'oom_kill_disable 1\n');
