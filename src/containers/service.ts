@@ -118,6 +118,8 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"
+
     validateHealthcheck(config.Healthcheck);
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
@@ -998,7 +1000,32 @@ function validateHostConfig(hc: Record<string, any>): void {
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && typeof hc.PidsLimit !== 'number') throw invalidArgument('invalid PidsLimit');
   const rp = hc.RestartPolicy?.Name;
   if (rp && !['no', 'always', 'unless-stopped', 'on-failure', ''].includes(rp)) throw invalidArgument(`invalid restart policy '${rp}'`);
+  // dockerd's ValidateRestartPolicy.
+  const max = Number(hc.RestartPolicy?.MaximumRetryCount ?? 0) || 0;
+  if (rp === 'on-failure' && max < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+  if (rp && rp !== 'on-failure' && max !== 0) {
+    throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'${max < 0 ? ' and cannot be negative' : ''}`);
+  }
+  const ipc = hc.IpcMode;
+  if (ipc && !['host', 'private', 'shareable', 'none'].includes(ipc) && !/^container:.+/.test(ipc)) throw invalidArgument(`invalid IPC mode: ${ipc}`);
+  checkCpuset(hc.CpusetCpus);
   if (hc.AutoRemove && rp && rp !== 'no' && rp !== '') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+}
+
+/** `--cpuset-cpus 0-3,7`: every CPU named must exist here (dockerd's wording). */
+function checkCpuset(spec: unknown): void {
+  if (typeof spec !== 'string' || !spec) return;
+  const n = availableCpus();
+  const want: number[] = [];
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw invalidArgument(`Invalid value ${spec} for cpuset cpus`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw invalidArgument(`Invalid value ${spec} for cpuset cpus`);
+    for (let i = a; i <= b && i <= a + 4096; i++) want.push(i);
+  }
+  if (want.some((c) => c >= n)) throw invalidArgument(`Requested CPUs are not available - requested ${spec}, available: ${n > 1 ? `0-${n - 1}` : '0'}`);
 }
 
 /** Docker's wording for a process that could not be started; clients match on it (127/126). */

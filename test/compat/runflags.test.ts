@@ -285,3 +285,19 @@ test('privileged, cap-add ALL, seccomp profile file, tmpfs and mount options, re
   assert.doesNotMatch(never.stderr, /Unable to find image/);
   assert.equal((await ok(['run', '--rm', '--pull', 'missing', 'busybox', 'echo', 'local'])).trim(), 'local');
 });
+
+test("create refuses what dockerd refuses, with dockerd's words", async () => {
+  const before = (await d.docker(['ps', '-aq'])).stdout;
+  const cases: [string[], RegExp][] = [
+    [['--restart', 'always:3'], /invalid restart policy: maximum retry count can only be used with 'on-failure'/],
+    [['--stop-signal', 'FOO'], /Invalid signal: FOO/],
+    [['--cpuset-cpus', '97'], /Requested CPUs are not available - requested 97, available: 0/],
+    [['--ipc', 'bogus'], /invalid IPC mode: bogus/],
+  ];
+  for (const [flags, re] of cases) {
+    const r = await d.docker(['create', ...flags, 'busybox', 'true']);
+    assert.notEqual(r.code, 0, flags.join(' '));
+    assert.match(r.stderr, re);
+  }
+  assert.equal((await d.docker(['ps', '-aq'])).stdout, before, 'nothing was created');
+});
