@@ -88,6 +88,8 @@ export interface SpecBuilder {
   /** Resolve `User` against the image's /etc/passwd and /etc/group inside `rootfs`. */
   resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids: number[] };
   build(input: SpecInput): object;
+  /** What dockerd checks at create (capabilities, security options): fail before anything exists. */
+  validate?(hostConfig: Record<string, any>): void;
 }
 
 export interface VolumePlumbing {

@@ -118,6 +118,7 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    this.d.spec.validate?.(hostConfig);
     if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"
 
     validateHealthcheck(config.Healthcheck);

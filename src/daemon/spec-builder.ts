@@ -9,6 +9,14 @@ export function specBuilder(opts: { defaultUlimits?: Record<string, { Name: stri
   return {
     resolveUser: (rootfs, user) => runtime.resolveUser(rootfs, user),
     build: (input) => runtime.generateSpec(specOptions(input, opts.defaultUlimits)),
+    validate: (hc) => {
+      for (const [key, list] of [['CapAdd', hc.CapAdd], ['CapDrop', hc.CapDrop]] as const) {
+        for (const c of Array.isArray(list) ? list : []) {
+          try { runtime.normalizeCap(String(c)); } catch (err) { throw invalidArgument(`invalid ${key}: ${(err as Error).message}`); }
+        }
+      }
+      securityOptions(hc.SecurityOpt);
+    },
   };
 }
 

@@ -293,6 +293,7 @@ test("create refuses what dockerd refuses, with dockerd's words", async () => {
     [['--stop-signal', 'FOO'], /Invalid signal: FOO/],
     [['--cpuset-cpus', '97'], /Requested CPUs are not available - requested 97, available: 0/],
     [['--ipc', 'bogus'], /invalid IPC mode: bogus/],
+    [['--cap-add', 'NOSUCH'], /invalid CapAdd: unknown capability: "CAP_NOSUCH"/],
   ];
   for (const [flags, re] of cases) {
     const r = await d.docker(['create', ...flags, 'busybox', 'true']);
