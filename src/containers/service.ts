@@ -199,6 +199,9 @@ export class ContainerService {
     const t0 = process.hrtime.bigint();
     const lap = (what: string) => this.d.log.debug('start step', { id: id.slice(0, 12), what, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
+      // --gpus: no device driver (NVIDIA container toolkit & co.) here; dockerd fails the start with these words.
+      const gpu = (hc.DeviceRequests ?? []).find((r: { Driver?: string; Capabilities?: string[][] }) => r);
+      if (gpu) throw invalidArgument(`could not select device driver "${gpu.Driver ?? ''}" with capabilities: [${(gpu.Capabilities ?? []).map((c: string[]) => `[${c.join(' ')}]`).join(' ')}]`);
       // A previous run may have left runtime state behind.
       if (!rec.State.StartedAt.startsWith('0001')) await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
       if (!this.d.rootfs.isMounted(rootfs)) {
@@ -1010,6 +1013,12 @@ function validateHostConfig(hc: Record<string, any>): void {
   const ipc = hc.IpcMode;
   if (ipc && !['host', 'private', 'shareable', 'none'].includes(ipc) && !/^container:.+/.test(ipc)) throw invalidArgument(`invalid IPC mode: ${ipc}`);
   checkCpuset(hc.CpusetCpus);
+  if (hc.Isolation && hc.Isolation !== 'default') throw invalidArgument(`invalid isolation '${hc.Isolation}' on linux`);
+  // Runtimes: the OCI runtimes berthd drives (whichever it picked, it answers to Docker's names too).
+  if (hc.Runtime && !['runc', 'crun', 'io.containerd.runc.v2'].includes(hc.Runtime)) throw invalidArgument(`unknown or invalid runtime name: ${hc.Runtime}`);
+  if (hc.StorageOpt && Object.keys(hc.StorageOpt).length) {
+    throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  }
   if (hc.AutoRemove && rp && rp !== 'no' && rp !== '') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
 }
 

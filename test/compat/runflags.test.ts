@@ -212,7 +212,7 @@ test('devices, groups, users, workdir, init, hostname/domainname, DNS, hosts, sy
   assert.match(await ok(['run', '--rm', '--user', 'nobody', 'busybox', 'id']), /^uid=65534\(nobody\) gid=65534/);
   assert.equal((await ok(['run', '--rm', '-w', '/no/such/dir', 'busybox', 'pwd'])).trim(), '/no/such/dir');
   assert.match(await ok(['run', '--rm', '--init', 'busybox', 'ps', '-o', 'pid,comm']), /\n\s+1 docker-init\n/);
-  assert.equal(await ok(['run', '--rm', '-h', 'myhost', '--domainname', 'example.com', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname; grep -c "myhost.example.com myhost" /etc/hosts']), 'myhost\nmyhost\n1\n');
+  assert.equal(await ok(['run', '--rm', '-h', 'myhost', '--domainname', 'example.com', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname; grep -c "myhost.example.com myhost" /etc/hosts; cat /proc/sys/kernel/domainname']), 'myhost\nmyhost\n1\nexample.com\n');
   const gwIp = (await ok(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'bridge'])).trim();
   assert.equal((await ok(['run', '--rm', '--add-host', 'h:host-gateway', '--add-host', 'other:10.1.2.3', 'busybox', 'sh', '-c', 'grep -w -e h -e other /etc/hosts'])).trim(), `${gwIp}\th\n10.1.2.3\tother`);
   const rc = await ok(['run', '--rm', '--dns', '127.0.0.1', '--dns-search', 'x.example', '--dns-option', 'ndots:2', 'busybox', 'cat', '/etc/resolv.conf']);
@@ -294,6 +294,9 @@ test("create refuses what dockerd refuses, with dockerd's words", async () => {
     [['--cpuset-cpus', '97'], /Requested CPUs are not available - requested 97, available: 0/],
     [['--ipc', 'bogus'], /invalid IPC mode: bogus/],
     [['--cap-add', 'NOSUCH'], /invalid CapAdd: unknown capability: "CAP_NOSUCH"/],
+    [['--runtime', 'foo'], /unknown or invalid runtime name: foo/],
+    [['--isolation', 'hyperv'], /invalid isolation 'hyperv' on linux/],
+    [['--storage-opt', 'size=1G'], /--storage-opt is supported only for overlay over xfs with 'pquota' mount option/],
   ];
   for (const [flags, re] of cases) {
     const r = await d.docker(['create', ...flags, 'busybox', 'true']);
@@ -301,4 +304,11 @@ test("create refuses what dockerd refuses, with dockerd's words", async () => {
     assert.match(r.stderr, re);
   }
   assert.equal((await d.docker(['ps', '-aq'])).stdout, before, 'nothing was created');
+  assert.equal((await ok(['run', '--rm', '--runtime', 'runc', 'busybox', 'echo', 'ok'])).trim(), 'ok');
+  // --gpus: no device driver here; the start fails as on a dockerd without the NVIDIA toolkit.
+  const gpu = await d.docker(['run', '--name', 'gpu', '--gpus', 'all', 'busybox', 'true']);
+  assert.equal(gpu.code, 125);
+  assert.match(gpu.stderr, /could not select device driver "" with capabilities: \[\[gpu\]\]/);
+  assert.equal(await inspect('{{.State.Status}} {{.State.ExitCode}}', 'gpu'), 'created 128');
+  await d.docker(['rm', 'gpu']);
 });
