@@ -87,3 +87,26 @@ export function volumesFrom(list: unknown, own: MountPoint[], get: (ref: string)
   }
   return out;
 }
+
+/**
+ * What dockerd refuses to combine with `--network host` / `container:x`
+ * (its validateNetMode / validateNetContainerMode, in its words). Checked on
+ * the request itself, before the image's config is merged in.
+ */
+export function checkNetworkConflicts(config: Record<string, any>, hc: Record<string, any>, nc: Record<string, any>): void {
+  const mode = typeof hc.NetworkMode === 'string' ? hc.NetworkMode : '';
+  const isContainer = mode.startsWith('container:');
+  const links = Array.isArray(hc.Links) && hc.Links.length > 0;
+  const mac = config.MacAddress || Object.values((nc?.EndpointsConfig ?? {}) as Record<string, { MacAddress?: string }>).some((e) => e?.MacAddress);
+  if (mode === 'host' && links) throw invalidArgument("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  if ((mode === 'host' || isContainer) && mac) throw invalidArgument('conflicting options: mac-address and the network mode');
+  if (!isContainer) return;
+  if (config.Hostname) throw invalidArgument('conflicting options: hostname and the network mode');
+  if (links) throw invalidArgument("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+  if (Array.isArray(hc.Dns) && hc.Dns.length) throw invalidArgument('conflicting options: dns and the network mode');
+  if (Array.isArray(hc.ExtraHosts) && hc.ExtraHosts.length) throw invalidArgument('conflicting options: custom host-to-IP mapping and the network mode');
+  if ((hc.PortBindings && Object.keys(hc.PortBindings).length) || hc.PublishAllPorts) {
+    throw invalidArgument('conflicting options: port publishing and the container type network mode');
+  }
+  if (config.ExposedPorts && Object.keys(config.ExposedPorts).length) throw invalidArgument('conflicting options: port exposing and the container type network mode');
+}

@@ -21,7 +21,7 @@ import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
 import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
 import { mergeUpdate, liveResources, type LiveResources } from './update.js';
-import { normalizeLinks, volumesFrom, parseLink, linkEntries } from './links.js';
+import { normalizeLinks, volumesFrom, parseLink, linkEntries, checkNetworkConflicts } from './links.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -118,6 +118,7 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    checkNetworkConflicts(config, hostConfig, networkingConfig);
     this.d.spec.validate?.(hostConfig);
     if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"
 

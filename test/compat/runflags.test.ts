@@ -60,7 +60,7 @@ test('restart policies across a daemon restart: always comes back, stopped unles
 test('--link on the default bridge: /etc/hosts, env vars, HostConfig.Links; errors', async () => {
   await ok(['run', '-d', '--name', 'web', '--expose', '80', '-e', 'SECRET=s3', 'busybox', 'sleep', '300']);
   const ip = await inspect('{{.NetworkSettings.Networks.bridge.IPAddress}}', 'web');
-  const out = await ok(['run', '--rm', '--name', 'cli', '--link', 'web:db', 'busybox', 'sh', '-c', 'grep -w db /etc/hosts; env | grep ^DB_ | sort; ping -c1 -W2 db >/dev/null && echo ping-ok']);
+  const out = await ok(['run', '--rm', '--name', 'cli', '--link', 'web:db', 'busybox', 'sh', '-c', 'grep -w db /etc/hosts; env | grep ^DB_ | sort; ping -c1 -W5 db >/dev/null && echo ping-ok']);
   const lines = out.trim().split('\n');
   assert.match(lines[0]!, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+db [0-9a-f]{12} web$`));
   assert.deepEqual(lines.slice(1), [
@@ -287,6 +287,7 @@ test('privileged, cap-add ALL, seccomp profile file, tmpfs and mount options, re
 });
 
 test("create refuses what dockerd refuses, with dockerd's words", async () => {
+  await ok(['run', '-d', '--name', 'nc-owner', 'busybox', 'sleep', '300']);
   const before = (await d.docker(['ps', '-aq'])).stdout;
   const cases: [string[], RegExp][] = [
     [['--restart', 'always:3'], /invalid restart policy: maximum retry count can only be used with 'on-failure'/],
@@ -296,6 +297,12 @@ test("create refuses what dockerd refuses, with dockerd's words", async () => {
     [['--cap-add', 'NOSUCH'], /invalid CapAdd: unknown capability: "CAP_NOSUCH"/],
     [['--runtime', 'foo'], /unknown or invalid runtime name: foo/],
     [['--isolation', 'hyperv'], /invalid isolation 'hyperv' on linux/],
+    [['--network', 'host', '--link', 'nc-owner:x'], /conflicting options: host type networking can't be used with links/],
+    [['--network', 'container:nc-owner', '-h', 'foo'], /conflicting options: hostname and the network mode/],
+    [['--network', 'container:nc-owner', '--dns', '1.1.1.1'], /conflicting options: dns and the network mode/],
+    [['--network', 'container:nc-owner', '--add-host', 'a:1.2.3.4'], /conflicting options: custom host-to-IP mapping and the network mode/],
+    [['--network', 'container:nc-owner', '-p', '80:80'], /conflicting options: port publishing and the container type network mode/],
+    [['--network', 'host', '--mac-address', '02:42:ac:11:00:99'], /conflicting options: mac-address and the network mode/],
     [['--storage-opt', 'size=1G'], /--storage-opt is supported only for overlay over xfs with 'pquota' mount option/],
   ];
   for (const [flags, re] of cases) {
@@ -311,4 +318,5 @@ test("create refuses what dockerd refuses, with dockerd's words", async () => {
   assert.match(gpu.stderr, /could not select device driver "" with capabilities: \[\[gpu\]\]/);
   assert.equal(await inspect('{{.State.Status}} {{.State.ExitCode}}', 'gpu'), 'created 128');
   await d.docker(['rm', 'gpu']);
+  await d.docker(['rm', '-f', 'nc-owner']);
 });
