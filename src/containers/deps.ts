@@ -20,6 +20,8 @@ export interface RootfsProvider {
   mount(opts: { lowerDirs: string[]; upperDir: string; workDir: string; target: string }): Promise<void>;
   unmount(target: string): Promise<void>;
   isMounted(target: string): boolean;
+  /** A tmpfs on the host (a shareable IPC container's /dev/shm); `data` as for mount(2). */
+  mountTmpfs?(target: string, data: string): Promise<void>;
 }
 
 export interface AttachStreams {
@@ -75,6 +77,9 @@ export interface SpecInput {
   hostConfig: Record<string, any>;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   netnsPath?: string;
+  /** --pid / --ipc container:<x>: the other container's namespaces. */
+  pidnsPath?: string;
+  ipcnsPath?: string;
   networkMode: string;
   init: boolean;
 }
@@ -83,6 +88,8 @@ export interface SpecBuilder {
   /** Resolve `User` against the image's /etc/passwd and /etc/group inside `rootfs`. */
   resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids: number[] };
   build(input: SpecInput): object;
+  /** What dockerd checks at create (capabilities, security options): fail before anything exists. */
+  validate?(hostConfig: Record<string, any>): void;
 }
 
 export interface VolumePlumbing {

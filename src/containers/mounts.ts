@@ -83,16 +83,6 @@ export function parseApiMount(m: Record<string, any>): MountPoint {
 }
 
 /** One `--volumes-from` entry: `container[:mode]`, mode ro or rw (and SELinux z/Z, ignored). */
-export function parseVolumesFrom(spec: unknown): { container: string; readOnly: boolean } {
-  if (typeof spec !== 'string' || !spec) throw invalidArgument(`invalid volumes-from spec: ${String(spec)}`);
-  const [container, mode, ...rest] = spec.split(':');
-  const modes = (mode ?? '').split(',').filter(Boolean);
-  if (!container || rest.length || modes.some((m) => !['ro', 'rw', 'z', 'Z'].includes(m)) || (modes.includes('ro') && modes.includes('rw'))) {
-    throw invalidArgument(`invalid mode for volumes-from: ${mode ?? ''}`);
-  }
-  return { container, readOnly: modes.includes('ro') };
-}
-
 /**
  * `inherited`: the mount points of the --volumes-from containers (their volumes and binds, at the
  * same destinations). Binds, Mounts and Tmpfs of the new container win over them, as in Docker.

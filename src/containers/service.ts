@@ -13,7 +13,7 @@ import {
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, Status } from './types.js';
 import type { ContainerFilesystem } from './archive.js';
-import { collectMounts, parseVolumesFrom } from './mounts.js';
+import { collectMounts } from './mounts.js';
 import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
@@ -21,6 +21,7 @@ import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
 import { HealthMonitor, validateHealthcheck, mergeHealthcheck } from './health.js';
 import { mergeUpdate, liveResources, type LiveResources } from './update.js';
+import { normalizeLinks, volumesFrom, parseLink, linkEntries, checkNetworkConflicts } from './links.js';
 
 export interface ContainerServiceDeps {
   db: DB;
@@ -105,21 +106,6 @@ export class ContainerService {
    * private to its container). `:ro` makes them read-only; otherwise each keeps its own mode. The copied
    * volumes are not anonymous here: removing this container with -v leaves them to their owner.
    */
-  private volumesFrom(specs: unknown): ContainerRecord['Mounts'] {
-    if (specs === undefined || specs === null) return [];
-    if (!Array.isArray(specs)) throw invalidArgument('VolumesFrom must be a list');
-    const out: ContainerRecord['Mounts'] = [];
-    for (const spec of specs) {
-      const { container, readOnly } = parseVolumesFrom(spec);
-      const src = this.store.get(container);
-      for (const m of src.Mounts) {
-        if (m.Type === 'tmpfs') continue;
-        out.push({ ...m, Options: m.Options ? [...m.Options] : m.Options, RW: m.RW && !readOnly, Anonymous: false });
-      }
-    }
-    return out;
-  }
-
   async create(body: Record<string, any>, opts: { name?: string }): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('invalid container config');
     const hostConfig: Record<string, any> = body.HostConfig ?? {};
@@ -137,6 +123,10 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    checkNetworkConflicts(config, hostConfig, networkingConfig);
+    this.d.spec.validate?.(hostConfig);
+    if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"
+
     validateHealthcheck(config.Healthcheck);
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
@@ -144,7 +134,17 @@ export class ContainerService {
     const merged = mergeConfig(config, ic, id);
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
-    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined, this.volumesFrom(hostConfig.VolumesFrom));
+    // --volumes-from: another container's volumes and binds, before the image's VOLUMEs (a shared
+    // path is not also a new anonymous volume); the container's own mounts win. A missing container
+    // is a 400: a 404 would make the docker CLI try to pull the image.
+    const inherited = volumesFrom(hostConfig.VolumesFrom, [], (ref) => {
+      const c = this.store.find(ref);
+      if (!c) throw invalidArgument(`No such container: ${ref}`);
+      return c;
+    });
+    const mounts = collectMounts(config, hostConfig, ic.Volumes ?? undefined, inherited);
+    // --link: checked now, kept in the "/child:/parent/alias" form inspect shows.
+    hostConfig.Links = normalizeLinks(hostConfig.Links, name, (ref) => this.store.find(ref));
     const dir = this.dir(id);
     const now = new Date().toISOString();
     const rec: ContainerRecord = {
@@ -184,12 +184,17 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- start
 
-  async start(ref: string): Promise<void> {
+  /**
+   * Start a container. A start by the user (and the daemon's own start at boot)
+   * begins a new restart history: RestartCount goes back to 0, as in dockerd;
+   * the restart policy's own restarts pass `policyRestart`.
+   */
+  async start(ref: string, opts: { policyRestart?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
-    return this.locked(rec.Id, () => this.startLocked(rec));
+    return this.locked(rec.Id, () => this.startLocked(rec, opts));
   }
 
-  private async startLocked(rec: ContainerRecord): Promise<void> {
+  private async startLocked(rec: ContainerRecord, opts: { policyRestart?: boolean } = {}): Promise<void> {
     if (rec.State.Status === 'running') throw notModified('container already started');
     if (rec.State.Status === 'paused') throw conflict('cannot start a paused container, try unpause instead');
     if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
@@ -201,6 +206,9 @@ export class ContainerService {
     const t0 = process.hrtime.bigint();
     const lap = (what: string) => this.d.log.debug('start step', { id: id.slice(0, 12), what, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
+      // --gpus: no device driver (NVIDIA container toolkit & co.) here; dockerd fails the start with these words.
+      const gpu = (hc.DeviceRequests ?? []).find((r: { Driver?: string; Capabilities?: string[][] }) => r);
+      if (gpu) throw invalidArgument(`could not select device driver "${gpu.Driver ?? ''}" with capabilities: [${(gpu.Capabilities ?? []).map((c: string[]) => `[${c.join(' ')}]`).join(' ')}]`);
       // A previous run may have left runtime state behind.
       if (!rec.State.StartedAt.startsWith('0001')) await this.d.runtime.delete(id, { force: true }).catch(() => undefined);
       if (!this.d.rootfs.isMounted(rootfs)) {
@@ -239,6 +247,16 @@ export class ContainerService {
           specMounts.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: opts });
         }
       }
+      const shared = this.sharedNamespaces(hc);
+      // --ipc shareable: /dev/shm is a tmpfs on the host, so containers joining the IPC namespace can bind it too (as dockerd).
+      if (hc.IpcMode === 'shareable' && this.d.rootfs.mountTmpfs) {
+        const shmDir = join(dir, 'shm');
+        if (!this.d.rootfs.isMounted(shmDir)) await this.d.rootfs.mountTmpfs(shmDir, `mode=1777,size=${hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024}`);
+        shared.shmSource = shmDir;
+      }
+      if (shared.shmSource && !specMounts.some((m) => m.destination === '/dev/shm')) {
+        specMounts.push({ destination: '/dev/shm', type: 'bind', source: shared.shmSource, options: ['rbind', 'rw', 'rprivate'] });
+      }
       let mode = networkMode(hc);
       if (mode.startsWith('container:')) {
         const other = this.store.get(mode.slice('container:'.length));
@@ -275,8 +293,9 @@ export class ContainerService {
       } else ({ netnsPath } = await this.d.network.prepare(id, mode));
       lap('network');
       rec.Ports = this.d.network.ports(id);
+      const linked = this.linkEntries(rec, mode);
       let files = await this.d.network.writeFiles(dir, {
-        hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: hc.ExtraHosts ?? [], dns: hc.Dns ?? [],
+        hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', extraHosts: [...linked.hosts, ...(hc.ExtraHosts ?? [])], dns: hc.Dns ?? [],
         dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], mode, containerId: id,
       });
       if (mode.startsWith('container:')) {
@@ -294,12 +313,14 @@ export class ContainerService {
       for (const [dst, src] of [['/etc/resolv.conf', files.resolvConfPath], ['/etc/hostname', files.hostnamePath], ['/etc/hosts', files.hostsPath]] as const) {
         if (src && !destinations.has(dst)) specMounts.push({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', hc.ReadonlyRootfs ? 'ro' : 'rw'] });
       }
-      const env = [...(cfg.Env ?? [])];
+      // Link variables come first: the container's own env wins (as in dockerd).
+      const env = mergeEnv(linked.env, cfg.Env ?? []);
       const spec = this.d.spec.build({
         id, rootfs, readonlyRootfs: !!hc.ReadonlyRootfs, args: [rec.Path, ...rec.Args], env,
         cwd, user: cfg.User || '', hostname: cfg.Hostname, domainname: cfg.Domainname ?? '', tty: !!cfg.Tty,
         consoleSize: Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
         hostConfig: hc, mounts: specMounts, netnsPath, networkMode: mode, init: !!hc.Init,
+        pidnsPath: shared.pidnsPath, ipcnsPath: shared.ipcnsPath,
       });
       const { maxSize, maxFile } = logLimits(hc);
       // conmon truncates at --log-size-max; that is json-file's max-file=1. With
@@ -322,6 +343,7 @@ export class ContainerService {
       lap('started');
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
       rec.ManualStop = false;
+      if (!opts.policyRestart) rec.RestartCount = 0;
       this.store.save(rec);
       this.watchExit(rec.Id);
       this.watchLogSize(rec);
@@ -329,7 +351,10 @@ export class ContainerService {
       this.d.events('container', 'start', id, { image: rec.Image, name: rec.Name });
     } catch (err) {
       const raw = (err as Error).message;
-      const code = /executable file not found|no such file or directory|not found in \$PATH/i.test(raw) ? 127 : /permission denied|is a directory/i.test(raw) ? 126 : 128;
+      // Only a failed exec of the program is 127/126; a missing cgroup file is not "command not found".
+      const execErr = /exec|executable/i.test(raw);
+      const code = /executable file not found|not found in \$PATH/i.test(raw) || (execErr && /no such file or directory/i.test(raw)) ? 127
+        : execErr && /permission denied|is a directory/i.test(raw) ? 126 : 128;
       rec.State = { ...rec.State, Error: raw, ExitCode: code };
       this.store.save(rec);
       for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
@@ -344,6 +369,69 @@ export class ContainerService {
       }
       throw startError(err, rec.Path, code);
     }
+  }
+
+  private async unmountShm(id: string): Promise<void> {
+    const shmDir = join(this.dir(id), 'shm');
+    if (this.d.rootfs.isMounted(shmDir)) await this.d.rootfs.unmount(shmDir).catch((err) => this.d.log.warn('unmounting shm failed', { id, err }));
+  }
+
+  /** `--pid container:x` / `--ipc container:x`: join a running container's namespaces (dockerd's checks and texts). */
+  private sharedNamespaces(hc: Record<string, any>): { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } {
+    const out: { pidnsPath?: string; ipcnsPath?: string; shmSource?: string } = {};
+    const donor = (mode: unknown, what: string): ContainerRecord | undefined => {
+      if (typeof mode !== 'string' || !mode.startsWith('container:')) return undefined;
+      const ref = mode.slice('container:'.length);
+      const c = this.store.find(ref);
+      if (!c) throw notFound(`No such container: ${ref}`);
+      if (c.State.Status !== 'running' || !c.State.Pid) throw conflict(`cannot join ${what} of a non running container: ${c.Id}`);
+      return c;
+    };
+    const p = donor(hc.PidMode, 'PID');
+    if (p) out.pidnsPath = `/proc/${p.State.Pid}/ns/pid`;
+    const i = donor(hc.IpcMode, 'IPC');
+    if (i) {
+      const im = i.HostConfig.IpcMode;
+      if (im !== 'shareable' && im !== 'host') throw invalidArgument('non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+      out.ipcnsPath = `/proc/${i.State.Pid}/ns/ipc`;
+      // POSIX shared memory: the donor's host-side /dev/shm (a host-IPC donor uses the host's).
+      const shmDir = join(this.dir(i.Id), 'shm');
+      if (im === 'host') out.shmSource = '/dev/shm';
+      else if (this.d.rootfs.isMounted(shmDir)) out.shmSource = shmDir;
+    }
+    return out;
+  }
+
+  /**
+   * `--link`: each child's address on the network this container joins (the
+   * default bridge, or a user network where a link is an alias only this
+   * container sees) goes into /etc/hosts, plus the legacy env vars.
+   */
+  private linkEntries(rec: ContainerRecord, mode: string): { hosts: string[]; env: string[] } {
+    const hosts: string[] = [];
+    const env: string[] = [];
+    // Compose puts links of user networks in the endpoint config too (same "name:alias" form).
+    const endpointLinks = Object.values((rec.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null }>)
+      .flatMap((e) => (Array.isArray(e?.Links) ? e.Links : []));
+    const seen = new Set<string>();
+    for (const raw of [...((rec.HostConfig.Links ?? []) as string[]), ...endpointLinks]) {
+      const { child, alias } = parseLink(raw);
+      if (seen.has(`${child}:${alias}`)) continue;
+      seen.add(`${child}:${alias}`);
+      const c = this.store.find(child);
+      if (!c) throw invalidArgument(`could not get container for ${child}: No such container: ${child}`);
+      const eps = this.d.network.endpoints(c.Id) as Record<string, { IPAddress?: string }>;
+      if (mode === 'bridge' && c.State.Status === 'running' && !eps.bridge) {
+        throw invalidArgument(`Cannot link to /${c.Name}, as it does not belong to the default network`);
+      }
+      const ip = eps[mode]?.IPAddress || Object.values(eps).find((e) => e?.IPAddress)?.IPAddress || '';
+      const e = linkEntries(rec, c, alias, ip);
+      if (!ip) continue; // a child without an address (none/host mode): nothing to point at
+      hosts.push(e.host);
+      // The legacy env vars come only with the default bridge (dockerd's setupLinkedContainers).
+      if (mode === 'bridge') env.push(...e.env);
+    }
+    return { hosts, env };
   }
 
   // ---------------------------------------------------------------- exits
@@ -376,7 +464,7 @@ export class ContainerService {
     return maxFile > 1 ? rotatedFiles(rec.LogPath, maxFile) : [];
   }
 
-  private async onExit(id: string, st: ExitStatus): Promise<void> {
+  private async onExit(id: string, st: ExitStatus, opts: { atBoot?: boolean } = {}): Promise<void> {
     this.d.log.debug('exit seen', { id: id.slice(0, 12) });
     this.watching.delete(id);
     this.health.stop(id); // health hook: no probes once it exited
@@ -394,6 +482,7 @@ export class ContainerService {
         this.d.network.teardown(id).catch((err) => this.d.log.warn('network teardown failed', { id, err })),
       ]);
       await this.d.runtime.cleanup(id).catch(() => undefined);
+      await this.unmountShm(id);
       this.d.log.debug('exit handled', { id: id.slice(0, 12), ms: Number(process.hrtime.bigint() - t0) / 1e6 });
       if (st.oomKilled) this.d.events('container', 'oom', id, { image: rec.Image, name: rec.Name });
       // As dockerd: how long the process ran, in whole seconds.
@@ -402,7 +491,8 @@ export class ContainerService {
     });
     this.notify(id, ['next-exit', 'not-running'], st.exitCode);
     const policy = rec.HostConfig.RestartPolicy ?? {};
-    const wantRestart = !rec.ManualStop && !rec.HostConfig.AutoRemove && (
+    // An exit learnt at boot is not restarted here: restartAtBoot() does it, after the network is back.
+    const wantRestart = !opts.atBoot && !rec.ManualStop && !rec.HostConfig.AutoRemove && (
       policy.Name === 'always' || policy.Name === 'unless-stopped' ||
       (policy.Name === 'on-failure' && st.exitCode !== 0 && (!policy.MaximumRetryCount || rec.RestartCount < policy.MaximumRetryCount)));
     if (wantRestart) {
@@ -415,7 +505,7 @@ export class ContainerService {
       const timer = setTimeout(() => {
         this.restartTimers.delete(id);
         if (this.store.find(id)?.State.Status !== 'restarting') return;
-        void this.start(id).catch((err) => this.d.log.warn('restart failed', { id, err }));
+        void this.start(id, { policyRestart: true }).catch((err) => this.d.log.warn('restart failed', { id, err }));
       }, delay);
       timer.unref();
       this.restartTimers.set(id, timer);
@@ -627,6 +717,7 @@ export class ContainerService {
       await this.d.network.release(rec.Id).catch(() => undefined);
       const rootfs = join(this.dir(rec.Id), 'rootfs');
       await this.d.rootfs.unmount(rootfs);
+      await this.unmountShm(rec.Id);
       // Row first: a crash after this leaves only a directory for startup to sweep.
       this.store.delete(rec.Id);
       for (const m of rec.Mounts) {
@@ -834,7 +925,7 @@ export class ContainerService {
         continue;
       }
       const exit = await this.d.runtime.exitStatus(rec.Id).catch(() => undefined);
-      await this.onExit(rec.Id, exit ?? { exitCode: 255, oomKilled: false, finishedAt: new Date() });
+      await this.onExit(rec.Id, exit ?? { exitCode: 255, oomKilled: false, finishedAt: new Date() }, { atBoot: true });
     }
     // Directories without a record are leftovers of a crash during create or rm.
     for (const name of readdirSync(this.d.root)) {
@@ -845,6 +936,23 @@ export class ContainerService {
         rmSync(join(this.d.root, name), { recursive: true, force: true });
         this.d.log.info('removed leftover container directory', { id: name });
       }
+    }
+  }
+
+  /**
+   * dockerd's restore: once the daemon is up, a container whose restart policy
+   * says so is started again — `always` even after a `docker stop`,
+   * `unless-stopped` unless the user stopped it, `on-failure` when it last
+   * failed. Containers that never ran stay as they are.
+   */
+  async restartAtBoot(): Promise<void> {
+    for (const rec of this.store.all()) {
+      if (rec.State.Status !== 'exited' || rec.State.StartedAt.startsWith('0001') || rec.HostConfig.AutoRemove) continue;
+      const p = rec.HostConfig.RestartPolicy ?? {};
+      const want = p.Name === 'always' || (p.Name === 'unless-stopped' && !rec.ManualStop) ||
+        (p.Name === 'on-failure' && rec.State.ExitCode !== 0 && Number(p.MaximumRetryCount ?? 0) >= 0);
+      if (!want) continue;
+      await this.start(rec.Id).catch((err) => this.d.log.warn('restart at boot failed', { id: rec.Id, err }));
     }
   }
 
@@ -951,7 +1059,38 @@ function validateHostConfig(hc: Record<string, any>): void {
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && typeof hc.PidsLimit !== 'number') throw invalidArgument('invalid PidsLimit');
   const rp = hc.RestartPolicy?.Name;
   if (rp && !['no', 'always', 'unless-stopped', 'on-failure', ''].includes(rp)) throw invalidArgument(`invalid restart policy '${rp}'`);
+  // dockerd's ValidateRestartPolicy.
+  const max = Number(hc.RestartPolicy?.MaximumRetryCount ?? 0) || 0;
+  if (rp === 'on-failure' && max < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+  if (rp && rp !== 'on-failure' && max !== 0) {
+    throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'${max < 0 ? ' and cannot be negative' : ''}`);
+  }
+  const ipc = hc.IpcMode;
+  if (ipc && !['host', 'private', 'shareable', 'none'].includes(ipc) && !/^container:.+/.test(ipc)) throw invalidArgument(`invalid IPC mode: ${ipc}`);
+  checkCpuset(hc.CpusetCpus);
+  if (hc.Isolation && hc.Isolation !== 'default') throw invalidArgument(`invalid isolation '${hc.Isolation}' on linux`);
+  // Runtimes: the OCI runtimes berthd drives (whichever it picked, it answers to Docker's names too).
+  if (hc.Runtime && !['runc', 'crun', 'io.containerd.runc.v2'].includes(hc.Runtime)) throw invalidArgument(`unknown or invalid runtime name: ${hc.Runtime}`);
+  if (hc.StorageOpt && Object.keys(hc.StorageOpt).length) {
+    throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  }
   if (hc.AutoRemove && rp && rp !== 'no' && rp !== '') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+}
+
+/** `--cpuset-cpus 0-3,7`: every CPU named must exist here (dockerd's wording). */
+function checkCpuset(spec: unknown): void {
+  if (typeof spec !== 'string' || !spec) return;
+  const n = availableCpus();
+  const want: number[] = [];
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw invalidArgument(`Invalid value ${spec} for cpuset cpus`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw invalidArgument(`Invalid value ${spec} for cpuset cpus`);
+    for (let i = a; i <= b && i <= a + 4096; i++) want.push(i);
+  }
+  if (want.some((c) => c >= n)) throw invalidArgument(`Requested CPUs are not available - requested ${spec}, available: ${n > 1 ? `0-${n - 1}` : '0'}`);
 }
 
 /** Docker's wording for a process that could not be started; clients match on it (127/126). */

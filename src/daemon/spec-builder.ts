@@ -2,12 +2,21 @@
 // the image) onto the runtime's SpecOptions.
 import * as runtime from '../runtime/index.js';
 import type { SpecInput, SpecBuilder } from '../containers/index.js';
+import { existsSync, statSync } from 'node:fs';
 import { invalidArgument } from '../util/index.js';
 
 export function specBuilder(opts: { defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }> }): SpecBuilder {
   return {
     resolveUser: (rootfs, user) => runtime.resolveUser(rootfs, user),
     build: (input) => runtime.generateSpec(specOptions(input, opts.defaultUlimits)),
+    validate: (hc) => {
+      for (const [key, list] of [['CapAdd', hc.CapAdd], ['CapDrop', hc.CapDrop]] as const) {
+        for (const c of Array.isArray(list) ? list : []) {
+          try { runtime.normalizeCap(String(c)); } catch (err) { throw invalidArgument(`invalid ${key}: ${(err as Error).message}`); }
+        }
+      }
+      securityOptions(hc.SecurityOpt);
+    },
   };
 }
 
@@ -67,8 +76,8 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
     consoleSize: input.consoleSize ? { height: input.consoleSize[0], width: input.consoleSize[1] } : undefined,
     namespaces: {
       network,
-      pid: namespaceFor(hc.PidMode),
-      ipc: namespaceFor(hc.IpcMode),
+      pid: input.pidnsPath ? { path: input.pidnsPath } : namespaceFor(hc.PidMode),
+      ipc: input.ipcnsPath ? { path: input.ipcnsPath } : namespaceFor(hc.IpcMode),
       uts: input.networkMode === 'host' || hc.UTSMode === 'host' ? 'host' : 'private',
       cgroup: hc.CgroupnsMode === 'host' ? 'host' : hc.CgroupnsMode === 'private' ? 'private' : undefined,
     },
@@ -82,6 +91,7 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
     seccomp: sec.seccomp,
     noNewPrivileges: sec.noNewPrivileges,
     shmSize: hc.ShmSize || undefined,
+    noShm: hc.IpcMode === 'none',
     mounts: input.mounts.map((m) => m.type === 'bind'
       ? { type: 'bind', destination: m.destination, source: m.source, readOnly: m.options.includes('ro'), propagation: m.options.find((o) => /^r?(private|shared|slave)$/.test(o)) }
       : { type: m.type, destination: m.destination, source: m.source, readOnly: m.options.includes('ro'), options: m.options.filter((o) => o !== 'ro' && o !== 'rw') }),
@@ -101,11 +111,39 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
       cpusetCpus: hc.CpusetCpus || undefined,
       cpusetMems: hc.CpusetMems || undefined,
       pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      blkioWeight: hc.BlkioWeight || undefined,
+      // A v1 blkio controller without a weight file (no CFQ/BFQ weight here): dockerd discards the weight.
+      blkioWeight: hc.BlkioWeight && blkioWeightSupported() ? hc.BlkioWeight : undefined,
+      blkioThrottle: {
+        readBps: throttle(hc.BlkioDeviceReadBps), writeBps: throttle(hc.BlkioDeviceWriteBps),
+        readIops: throttle(hc.BlkioDeviceReadIOps), writeIops: throttle(hc.BlkioDeviceWriteIOps),
+      },
+      cpuRealtimePeriod: hc.CpuRealtimePeriod || undefined,
+      cpuRealtimeRuntime: hc.CpuRealtimeRuntime || undefined,
     },
     cgroupParent: hc.CgroupParent || undefined,
     init: input.init,
     maskedPaths: Array.isArray(hc.MaskedPaths) && hc.MaskedPaths.length ? hc.MaskedPaths : undefined,
     readonlyPaths: Array.isArray(hc.ReadonlyPaths) && hc.ReadonlyPaths.length ? hc.ReadonlyPaths : undefined,
   };
+}
+
+let weightOk: boolean | undefined;
+function blkioWeightSupported(): boolean {
+  weightOk ??= !existsSync('/sys/fs/cgroup/blkio') || existsSync('/sys/fs/cgroup/blkio/blkio.weight');
+  return weightOk;
+}
+
+/** HostConfig.BlkioDevice*: [{Path, Rate}] → the device numbers the cgroup wants. */
+function throttle(list: unknown): runtime.BlkioRate[] | undefined {
+  if (!Array.isArray(list) || !list.length) return undefined;
+  return list.map((d: { Path?: string; Rate?: number }) => {
+    const path = String(d?.Path ?? '');
+    let st;
+    try { st = statSync(path); } catch { throw invalidArgument(`error gathering device information for "${path}": no such file or directory`); }
+    if (!st.isBlockDevice()) throw invalidArgument(`"${path}" is not a block device`);
+    const rdev = st.rdev;
+    const major = Math.floor(rdev / 256) & 0xfff;
+    const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
+    return { major, minor, rate: Number(d.Rate) || 0 };
+  });
 }

@@ -13,6 +13,7 @@ import { ImageStore } from '../images/index.js';
 import { Snapshotter, chainIds } from '../snapshots/index.js';
 import { Unpacker } from '../unpack/index.js';
 import * as runtime from '../runtime/index.js';
+import * as sys from '../sys/index.js';
 import { VolumeStore } from '../volumes/index.js';
 import { NetworkManager } from '../network/index.js';
 import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo } from '../containers/index.js';
@@ -64,6 +65,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     mount: (o) => snapshots.mountRootfsAsync(o),
     unmount: (t) => snapshots.unmountAsync(t),
     isMounted: (t) => snapshots.isMounted(t),
+    mountTmpfs: async (t, data) => {
+      mkdirSync(t, { recursive: true });
+      await sys.mountAsync('shm', t, 'tmpfs', sys.constants.MS_NOSUID | sys.constants.MS_NODEV | sys.constants.MS_NOEXEC, data);
+    },
   };
 
   // Docker puts a container's labels into the attributes of its events (so
@@ -149,6 +154,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const running = containers.list().filter((c) => c.State.Status === 'running' || c.State.Status === 'paused').map((c) => c.Id);
   await network.reconcile(running, { known: containers.list().map((c) => c.Id) });
   await collectLayers();
+  void containers.restartAtBoot(); // restart policies, once the network is back (in the background)
 
   const router = new Router();
   systemRoutes(router, {

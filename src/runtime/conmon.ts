@@ -78,6 +78,8 @@ interface ContainerState {
   cgroupsPath?: string;
   runtime: { name: string; path: string };
   created: string;
+  /** The nofile limit asked for when config.json holds a lifted one (see liftLowNofile). */
+  nofile?: { soft: number; hard: number };
 }
 
 interface SyncMessage { data: number; message?: string }
@@ -272,11 +274,13 @@ export class ConmonDriver {
     // crun would compile the seccomp section again for every create and exec.
     const bpf = this.runtime.name === 'crun' && spec.linux?.seccomp ? precompiledSeccomp(spec.linux.seccomp) : undefined;
     if (bpf) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
+    const lowNofile = liftLowNofile(spec);
     // Regenerated on every start, and the runtime keeps its own copy: no fsync.
     await replaceFile(join(o.bundleDir, 'config.json'), JSON.stringify(spec));
     const state: ContainerState = {
       id, bundleDir: o.bundleDir, logPath: o.logPath, tty: o.tty, openStdin: o.openStdin, stdinOnce: o.stdinOnce,
       cgroupsPath: spec.linux?.cgroupsPath, runtime: this.runtime, created: new Date().toISOString(),
+      ...(lowNofile ? { nofile: lowNofile } : {}),
     };
     // The exec root is a tmpfs (/run): nothing to fsync.
     await replaceFile(join(dir, 'state.json'), JSON.stringify(state));
@@ -302,6 +306,8 @@ export class ConmonDriver {
         const text = runtimeErrorText(msg.message ?? '') || 'unknown error';
         throw new BerthError('Internal', `OCI runtime create failed: ${text}`);
       }
+      // The container's init waits for start: give it the nofile limit asked for, which it keeps across exec.
+      if (lowNofile) await prlimitNofile(msg.data, lowNofile);
       return { pid: msg.data };
     } catch (err) {
       // Leave nothing behind that a retry with the same id would trip over.
@@ -717,7 +723,13 @@ export class ConmonDriver {
     }
     if (given.noNewPrivileges === undefined && base?.noNewPrivileges) p.noNewPrivileges = true;
     if (!given.apparmorProfile && base?.apparmorProfile) p.apparmorProfile = base.apparmorProfile;
-    if (!given.rlimits && base?.rlimits) p.rlimits = base.rlimits;
+    if (!given.rlimits && base?.rlimits) {
+      // `crun exec` copes with a small nofile limit (only create needs the lift): the exec gets the container's.
+      const want = st.nofile;
+      // Below ~14 it fails to set up the exec's stdio, so an exec never gets less than 20.
+      const n = want && { soft: Math.max(want.soft, 20), hard: Math.max(want.hard, 20) };
+      p.rlimits = n ? base.rlimits.map((r) => (r.type === 'RLIMIT_NOFILE' ? { ...r, ...n } : r)) : base.rlimits;
+    }
     if (!given.env && base?.env) p.env = base.env;
     if (!p.consoleSize || !o.tty) delete p.consoleSize;
     return p;
@@ -784,4 +796,28 @@ async function writeCtl(path: string, size: { height: number; width: number }, t
     throw err;
   }
   try { await fh.write(`${type} ${h} ${w}\n`); } finally { await fh.close(); }
+}
+
+/**
+ * crun sets the container's rlimits on itself before it sets the container up,
+ * and then needs a few dozen descriptors of its own (cgroup and /proc files):
+ * `--ulimit nofile=20` made create fail with EMFILE (or, worse, with an empty
+ * cpuset). A nofile limit below this floor is applied after create instead,
+ * with prlimit on the waiting init, before the user's program runs.
+ */
+const NOFILE_FLOOR = 256;
+function liftLowNofile(spec: OciSpec): { soft: number; hard: number } | undefined {
+  const r = spec.process?.rlimits?.find((x) => x.type === 'RLIMIT_NOFILE');
+  if (!r || r.soft >= NOFILE_FLOOR) return undefined;
+  const want = { soft: r.soft, hard: r.hard };
+  spec.process!.rlimits = spec.process!.rlimits!.map((x) => (x === r ? { ...x, soft: NOFILE_FLOOR, hard: Math.max(x.hard, NOFILE_FLOOR) } : x));
+  return want;
+}
+
+function prlimitNofile(pid: number, l: { soft: number; hard: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('prlimit', ['--pid', String(pid), `--nofile=${l.soft}:${l.hard}`], { timeout: 10_000 }, (err, _out, stderr) => {
+      if (err) reject(new BerthError('Internal', `setting the nofile limit failed: ${String(stderr).trim() || err.message}`)); else resolve();
+    });
+  });
 }

@@ -10,7 +10,7 @@ export {
   generateSpec, defaultSpec, defaultMounts, dockerEnv, toOciMount, mergeTmpfsOptions, parseDeviceCgroupRule,
   defaultSpecContext, SPEC_OPTS, DEFAULT_PATH_ENV, DEFAULT_SHM_SIZE, DEFAULT_CGROUP_PARENT, INIT_PATH_IN_CONTAINER,
   DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, DEFAULT_DEVICE_RULES,
-  type SpecOptions, type SpecMount, type SpecOpt, type SpecContext, type NamespaceMode, type DeviceMapping, type ResourceOptions,
+  type SpecOptions, type SpecMount, type SpecOpt, type SpecContext, type NamespaceMode, type DeviceMapping, type ResourceOptions, type BlkioRate,
 } from './spec.js';
 export { selectRuntime, probeRuntime, findExecutable, RUNTIME_CANDIDATES, type RuntimeInfo } from './select.js';
 export {

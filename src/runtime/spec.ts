@@ -48,7 +48,11 @@ export interface ResourceOptions {
   cpusetMems?: string;
   pidsLimit?: number;
   blkioWeight?: number;
+  /** --device-read-bps & co., devices already resolved to major:minor. */
+  blkioThrottle?: { readBps?: BlkioRate[]; writeBps?: BlkioRate[]; readIops?: BlkioRate[]; writeIops?: BlkioRate[] };
 }
+
+export interface BlkioRate { major: number; minor: number; rate: number }
 
 export interface SpecOptions {
   /** Container id: names the cgroup. */
@@ -78,6 +82,8 @@ export interface SpecOptions {
   noNewPrivileges?: boolean;
   /** Size of /dev/shm in bytes (HostConfig.ShmSize); 64 MiB when 0 or unset. */
   shmSize?: number;
+  /** `--ipc none`: a private IPC namespace and no /dev/shm at all. */
+  noShm?: boolean;
   /** Caller mounts: binds, volumes, tmpfs, /etc/hosts & co. Applied after the defaults. */
   mounts?: SpecMount[];
   sysctls?: Record<string, string>;
@@ -311,6 +317,7 @@ export const withMounts: SpecOpt = (spec, o, ctx) => {
     mounts = mounts.filter((m) => m.destination !== '/dev/shm');
     mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rw', 'rprivate'] });
   }
+  if (o.noShm) mounts = mounts.filter((m) => m.destination !== '/dev/shm');
   if (o.privileged) {
     for (const m of mounts) if (m.type === 'sysfs' || m.type === 'cgroup') m.options = m.options!.filter((x) => x !== 'ro').concat('rw');
   }
@@ -418,6 +425,17 @@ export const withResources: SpecOpt = (spec, o) => {
   if (r.blkioWeight) {
     if (r.blkioWeight < 10 || r.blkioWeight > 1000) throw invalidArgument('Range of blkio weight is from 10 to 1000');
     res.blockIO = { weight: r.blkioWeight };
+  }
+  const t = r.blkioThrottle;
+  if (t && (t.readBps?.length || t.writeBps?.length || t.readIops?.length || t.writeIops?.length)) {
+    const io = (res.blockIO ??= {});
+    if (t.readBps?.length) io.throttleReadBpsDevice = t.readBps.map((x) => ({ ...x }));
+    if (t.writeBps?.length) io.throttleWriteBpsDevice = t.writeBps.map((x) => ({ ...x }));
+    if (t.readIops?.length) io.throttleReadIOPSDevice = t.readIops.map((x) => ({ ...x }));
+    if (t.writeIops?.length) io.throttleWriteIOPSDevice = t.writeIops.map((x) => ({ ...x }));
+  }
+  if (r.cpuRealtimePeriod && r.cpuRealtimeRuntime && r.cpuRealtimeRuntime > r.cpuRealtimePeriod) {
+    throw invalidArgument('cpu-rt-runtime cannot be higher than cpu-rt-period');
   }
 };
 

@@ -107,7 +107,7 @@ export function resolveUser(rootfsPath: string, userSpec: string, opts: { groupA
 
   for (const extra of opts.groupAdd ?? []) {
     const g = groups.find((x) => x.name === extra) ?? (isNumeric(extra) ? { gid: Number(extra) } : undefined);
-    if (!g) throw invalidArgument(`Unable to find group ${extra}`);
+    if (!g) throw invalidArgument(`Unable to find group ${extra}: no matching entries in group file`);
     res.additionalGids.push(checkRange(g.gid));
   }
   res.additionalGids = [...new Set(res.additionalGids)];
