@@ -2,7 +2,8 @@
 // Benchmarks, side by side in one run (not tests; these machines are noisy):
 //  1. `docker run --rm busybox /bin/true` against berthd vs `crun run` / `runc run` of the same rootfs (the floor)
 //  2. 20 containers started concurrently
-//  3. berthd idle RSS
+//  3. docker create for a small and a big image (the rootfs is an overlay: no copy)
+//  4. berthd idle RSS
 // Usage: node bench/run.mjs [--runs N]   (needs root, a built tree, and the Debian packages from scripts/setup.sh)
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync, copyFileSync, symlinkSync, chmodSync } from 'node:fs';
@@ -75,6 +76,18 @@ async function main() {
       c.on('exit', resolve);
     })));
     const concurrent = Number(process.hrtime.bigint() - t0) / 1e6;
+    // Create cost against image size: the same rootfs plus one big file (BENCH_BIG_MB, default 500).
+    const bigMb = Number(process.env.BENCH_BIG_MB ?? 500);
+    const big = rootfs(join(base, 'img-big'));
+    execFileSync('sh', ['-c', `head -c ${bigMb}M /dev/zero > ${join(big, 'big.bin')} && tar -C ${big} -c . | docker import - bench-big:latest`], { env, stdio: 'ignore' });
+    const createTimes = {};
+    for (const img of ['bench', 'bench-big']) {
+      createTimes[img] = time((i) => {
+        const r = spawnSync('docker', ['create', '--name', `cr-${img}-${i}`, '--network', 'none', img, '/bin/true'], { env, stdio: 'ignore' });
+        if (r.status !== 0) throw new Error('docker create failed');
+      }, Math.min(runs, 10));
+    }
+    spawnSync('sh', ['-c', 'docker rm -f $(docker ps -aq --filter name=cr-) >/dev/null'], { env, stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 2000));
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
     console.log(`runs: ${runs}`);
@@ -84,6 +97,7 @@ async function main() {
     const fl = results['crun run (floor)'].median ?? results['runc run (floor)'].median;
     if (fl) console.log(`berth over the floor: +${(berth.median - fl).toFixed(1)} ms (ratio ${(berth.median / fl).toFixed(2)})`);
     console.log(`20 concurrent docker run --rm: ${concurrent.toFixed(0)} ms`);
+    console.log(`docker create, 2 MB image vs ${bigMb} MB image: median ${createTimes.bench.median.toFixed(1)} ms vs ${createTimes['bench-big'].median.toFixed(1)} ms`);
     console.log(`berthd idle RSS: ${rss.toFixed(1)} MB`);
   } finally {
     d.kill('SIGTERM');
