@@ -76,6 +76,8 @@ async function main() {
       c.on('exit', resolve);
     })));
     const concurrent = Number(process.hrtime.bigint() - t0) / 1e6;
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
     // Create cost against image size: the same rootfs plus one big file (BENCH_BIG_MB, default 500).
     const bigMb = Number(process.env.BENCH_BIG_MB ?? 500);
     const big = rootfs(join(base, 'img-big'));
@@ -88,8 +90,6 @@ async function main() {
       }, Math.min(runs, 10));
     }
     spawnSync('sh', ['-c', 'docker rm -f $(docker ps -aq --filter name=cr-) >/dev/null'], { env, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 2000));
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
     console.log(`runs: ${runs}`);
     for (const [k, v] of Object.entries(results)) {
       console.log(v.error ? `${k}: ${v.error}` : `${k}: median ${v.median.toFixed(1)} ms, p90 ${v.p90.toFixed(1)} ms`);
