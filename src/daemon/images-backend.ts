@@ -78,6 +78,10 @@ export function imagesBackend(o: {
       const ref = tag ? `${name}:${tag}` : name;
       await registryCall(() => unpack.pushImage({ ref, auth: decodeAuth(auth), onProgress, signal }, { registry, content: o.content, images }));
     },
+    distribution: async ({ name, auth, signal }) => {
+      // Unlike pull, a registry's 401 stays a 401 here: dockerd answers this one with the registry's status.
+      return unpack.distributionInspect({ ref: name, auth: decodeAuth(auth), signal }, { registry });
+    },
     login: async (body) => {
       if (!body || typeof body !== 'object') throw invalidArgument('invalid auth configuration');
       return registry.login(body);

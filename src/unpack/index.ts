@@ -1,3 +1,3 @@
 export { Unpacker } from './unpack.js';
-export { pullImage } from './pull.js';
+export { pullImage, distributionInspect, type DistributionInspect } from './pull.js';
 export { pushImage } from './push.js';

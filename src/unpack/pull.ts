@@ -271,3 +271,41 @@ function checkDescriptor(d: unknown, what: string): Descriptor {
   if (typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) throw invalidArgument(`invalid ${what} descriptor: bad size`);
   return x as unknown as Descriptor;
 }
+
+/** What GET /distribution/{name}/json answers: the manifest's descriptor and the platforms it serves. */
+export interface DistributionInspect {
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Platforms: { architecture: string; os: string; variant?: string; 'os.version'?: string; 'os.features'?: string[] }[];
+}
+
+/**
+ * `docker buildx imagetools`-style lookup without a pull (docker-py's
+ * images.get_registry_data, `docker service create`): the top manifest's
+ * descriptor, and its platforms — the index entries', or the one in a single
+ * manifest's config.
+ */
+export async function distributionInspect(o: { ref: string; auth?: PullOptions['auth']; signal?: AbortSignal }, deps: Pick<PullDeps, 'registry'>): Promise<DistributionInspect> {
+  const ref = withDefaultTag(parseReference(o.ref));
+  const repo = deps.registry.repository(ref, { auth: o.auth });
+  const top = await repo.getManifest(ref.digest ?? ref.tag!, { signal: o.signal });
+  const Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
+  if (top.mediaType === MediaTypes.OciIndex || top.mediaType === MediaTypes.DockerManifestList) {
+    const Platforms = parseIndex(top.bytes)
+      .filter((d) => d.platform && typeof d.platform.architecture === 'string' && typeof d.platform.os === 'string')
+      .map((d) => {
+        const p = d.platform!;
+        return {
+          architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}),
+          ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}), ...(p['os.features']?.length ? { 'os.features': p['os.features'] } : {}),
+        };
+      });
+    return { Descriptor, Platforms };
+  }
+  const { config } = parseManifest(top.bytes);
+  const cfg = parseJson(await repo.getBlob(config, { signal: o.signal, maxSize: 8 << 20 }), 'image config') as { architecture?: unknown; os?: unknown; variant?: unknown };
+  const platform = {
+    architecture: typeof cfg.architecture === 'string' ? cfg.architecture : '', os: typeof cfg.os === 'string' ? cfg.os : '',
+    ...(typeof cfg.variant === 'string' && cfg.variant ? { variant: cfg.variant } : {}),
+  };
+  return { Descriptor, Platforms: [platform] };
+}

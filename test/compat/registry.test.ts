@@ -343,3 +343,22 @@ async function rawPull(image: string, tag: string, auth: string): Promise<{ stat
     req.end();
   });
 }
+
+test('GET /distribution/{name}/json: descriptor and platforms without a pull (docker-py get_registry_data)', async () => {
+  const one = await d.api('GET', `/distribution/${reg.host}/team/busybox:1.0/json`);
+  assert.equal(one.status, 200, JSON.stringify(one.body));
+  assert.equal(one.body.Descriptor.digest, bb.manifestDigest);
+  assert.equal(one.body.Descriptor.size, bb.manifest.length);
+  assert.deepEqual(one.body.Platforms, [{ architecture: 'amd64', os: 'linux' }]);
+  const idx = await d.api('GET', `/distribution/${reg.host}/team/multi:1/json`);
+  assert.equal(idx.status, 200);
+  assert.equal(idx.body.Descriptor.digest, multi.digest);
+  assert.deepEqual(idx.body.Platforms.map((p: { os: string; architecture: string; variant?: string }) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`), ['linux/amd64', 'linux/arm64/v8']);
+  const missing = await d.api('GET', `/distribution/${reg.host}/team/busybox:nope/json`);
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.message, /not found/);
+  // docker-py, as a user calls it.
+  const py = `import docker, sys\nc = docker.DockerClient(base_url=sys.argv[1])\nr = c.images.get_registry_data(sys.argv[2])\nprint(r.id, r.has_platform('linux/arm64/v8'), r.has_platform('linux/s390x'))`;
+  const out = execFileSync('/usr/bin/python3', ['-c', py, d.host, `${reg.host}/team/multi:1`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(out.trim(), `${multi.digest} True False`);
+});

@@ -1,7 +1,7 @@
 // /images/*, /auth: parse, call the backend, stream JSON messages as Docker does (/build is in build.ts).
 import type { Readable } from 'node:stream';
 import type { Router, Ctx } from '../server.js';
-import { invalidArgument } from '../../util/index.js';
+import { invalidArgument, notImplemented } from '../../util/index.js';
 import { parseFilters } from '../filters.js';
 
 export interface JSONMessage {
@@ -28,6 +28,8 @@ export interface ImagesBackend {
   pull(opts: { image: string; tag?: string; platform?: string; auth?: string; onProgress: (m: JSONMessage) => void; signal: AbortSignal }): Promise<void>;
   push(opts: { name: string; tag?: string; auth?: string; onProgress: (m: JSONMessage) => void; signal: AbortSignal }): Promise<void>;
   login(body: Record<string, any>): Promise<{ Status: string; IdentityToken?: string }>;
+  /** GET /distribution/{name}/json: the registry's manifest descriptor and platforms, without pulling. */
+  distribution?(opts: { name: string; auth?: string; signal: AbortSignal }): Promise<unknown>;
 }
 
 /** A JSON-lines progress stream (\r\n line ends, as moby's streamformatter). */
@@ -146,6 +148,12 @@ export function imageRoutes(r: Router, be: ImagesBackend): void {
   r.delete('/images/{name:.*}', async (ctx) => ctx.json(200, await be.remove(ctx.params.name!, { force: ctx.qbool('force'), noPrune: ctx.qbool('noprune') })));
 
   r.post('/auth', async (ctx) => ctx.json(200, await be.login(await ctx.body())));
+  r.get('/distribution/{name:.*}/json', async (ctx) => {
+    if (!be.distribution) throw notImplemented('distribution inspect is not supported');
+    const ac = new AbortController();
+    ctx.req.once('close', () => ac.abort());
+    ctx.json(200, await be.distribution({ name: ctx.params.name!, auth: ctx.req.headers['x-registry-auth'] as string | undefined, signal: ac.signal }));
+  });
 }
 
 // Docker's zero container.Config, as image inspect shows ContainerConfig for an image not built by the legacy builder.
