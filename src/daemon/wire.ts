@@ -158,7 +158,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     }),
   });
   containerRoutes(router, {
-    containers, log,
+    containers, log, events,
     endpoints: (id) => network.endpoints(id),
     // berth pins a container's netns under the exec root (Docker: /var/run/docker/netns/<id>); one the
     // runtime made itself (--network none) is reachable through the init process while it runs.

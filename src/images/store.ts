@@ -377,7 +377,7 @@ export class ImageStore {
     }
     this.db.prepare('DELETE FROM images_images WHERE id = ?').run(rec.id);
     records.push({ Deleted: rec.id });
-    this.events('image', 'delete', rec.id, {});
+    this.events('image', 'delete', rec.id, { name: rec.id }); // dockerd names the deleted image by its id
     await this.collectBlobs(rec);
     return records;
   }
@@ -427,9 +427,10 @@ export class ImageStore {
       }
       this.db.prepare('DELETE FROM images_images WHERE id = ?').run(rec.id);
       deleted.push({ Deleted: rec.id });
-      this.events('image', 'delete', rec.id, {});
+      this.events('image', 'delete', rec.id, { name: rec.id });
       reclaimed += await this.collectBlobs(rec);
     }
+    this.events('image', 'prune', '', { reclaimed: String(reclaimed) }); // as dockerd, after every image prune
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 

@@ -298,6 +298,7 @@ export class NetworkManager {
       await this.remove(n.id);
       deleted.push(n.name);
     }
+    this.events('network', 'prune', '', { reclaimed: '0' }); // as dockerd, after every network prune
     return { NetworksDeleted: deleted };
   }
 

@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { invalidArgument, conflict, notImplemented, type Logger } from '../../util/index.js';
+import { invalidArgument, conflict, notFound, notImplemented, type Logger } from '../../util/index.js';
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
 import type { Router, Ctx } from '../server.js';
 import { frame } from '../stdcopy.js';
-import { parseFilters, matchLabels, type Filters } from '../filters.js';
+import { parseFilters, matchLabels, boolFilter, type Filters } from '../filters.js';
 
 const execFileP = promisify(execFile);
 
@@ -27,6 +27,8 @@ export interface ContainersBackend {
   topPids(id: string): Promise<number[]>;
   imageMatches(ancestor: string, rec: ContainerRecord): boolean;
   diskUsage?(id: string): Promise<{ rw: number; rootfs: number }>;
+  /** The daemon's event sink (for events not about one container, like prune's). */
+  events?(type: string, action: string, id: string, attrs?: Record<string, string>): void;
 }
 
 const CONTAINER_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'];
@@ -51,7 +53,16 @@ export function parseDetachKeys(spec: string | null | undefined): number[] {
 }
 
 export function filterContainers(list: ContainerRecord[], f: Filters, be: ContainersBackend): ContainerRecord[] {
-  const byRef = (ref: string) => list.find((r) => r.Id === ref || r.Name === ref.replace(/^\//, '') || r.Id.startsWith(ref));
+  // before=/since= take a full id or a name (moby's idOrNameFilter), and an unknown one is a 404.
+  const all = be.containers.list();
+  const byRef = (ref: string) => {
+    const c = all.find((r) => r.Id === ref) ?? all.find((r) => r.Name === ref.replace(/^\//, ''));
+    if (!c) throw notFound(`No such container: ${ref}`);
+    return c;
+  };
+  const isTask = boolFilter(f, 'is-task');
+  const before = f.before?.length ? byRef(f.before[f.before.length - 1]!) : undefined;
+  const since = f.since?.length ? byRef(f.since[f.since.length - 1]!) : undefined;
   for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`Unrecognised filter value for health: ${h}`);
   return list.filter((r) => {
     if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
@@ -67,11 +78,12 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.exited && !(r.State.Status === 'exited' && f.exited.includes(String(r.State.ExitCode)))) return false;
     if (!matchLabels(f.label, r.Config.Labels)) return false;
     if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
-    if (f.before) { const b = byRef(f.before[0]!); if (!b || !(r.Created < b.Created)) return false; }
-    if (f.since) { const s = byRef(f.since[0]!); if (!s || !(r.Created > s.Created)) return false; }
+    if (before && !(r.Created < before.Created)) return false;
+    if (since && !(r.Created > since.Created)) return false;
     if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
-    if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
-    if (f['is-task'] && f['is-task'].includes('true')) return false;
+    // network= is a network name or a prefix of its id (moby daemon/list.go).
+    if (f.network && !f.network.some((n) => Object.entries(be.endpoints(r.Id)).some(([name, ep]) => name === n || (typeof ep?.NetworkID === 'string' && ep.NetworkID.startsWith(n))) || r.HostConfig.NetworkMode === n)) return false;
+    if (isTask === true) return false;
     if (f.health && !f.health.includes(healthFilterValue(r))) return false;
     // publish matches the container ports bound in HostConfig, expose the ones in Config (moby daemon/list.go).
     if (f.publish && !portSpecs('publish', f.publish).some((p) => Object.hasOwn(r.HostConfig.PortBindings ?? {}, p))) return false;
@@ -310,16 +322,22 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   r.post('/containers/prune', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']);
     const deleted: string[] = [];
+    let reclaimed = 0;
     const until = filters.until?.[0] ? be.parseTime(filters.until[0]) * 1000 : undefined;
     for (const c of svc.list()) {
       if (c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') continue;
       if (until !== undefined && Date.parse(c.Created) >= until) continue;
       if (!matchLabels(filters.label, c.Config.Labels)) continue;
       if (filters['label!'] && !filters['label!'].every((l) => !matchLabels([l], c.Config.Labels))) continue;
+      // SpaceReclaimed is the writable layers' size, as dockerd counts it.
+      const rw = be.diskUsage ? (await be.diskUsage(c.Id).catch(() => ({ rw: 0 }))).rw : 0;
       await svc.remove(c.Id, {});
       deleted.push(c.Id);
+      reclaimed += rw;
     }
-    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+    // dockerd ends every prune with a "prune" event carrying what it reclaimed.
+    be.events?.('container', 'prune', '', { reclaimed: String(reclaimed) });
+    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
 
   // ------------------------------------------------------------ exec
