@@ -489,7 +489,7 @@ export class ContainerService {
 
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    if (rec.State.Status !== 'paused') throw conflict(`container ${rec.Id} is not paused`);
+    if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
     await this.d.runtime.resume(rec.Id);
     rec.State.Status = 'running';
     this.store.save(rec);
@@ -503,7 +503,7 @@ export class ContainerService {
     const name = newName.replace(/^\//, '');
     if (name === rec.Name) throw invalidArgument('Renaming a container with the same name as its current name');
     const other = this.store.byName(name);
-    if (other) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    if (other) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const old = rec.Name;
     rec.Name = name;
     this.store.save(rec);
@@ -539,7 +539,7 @@ export class ContainerService {
     }
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (!opts.force) {
-        throw conflict(`cannot remove container "/${rec.Name}": container is ${rec.State.Status}: stop the container before removing or force remove`);
+        throw conflict(`cannot remove container "${ref}": container is ${rec.State.Status}: stop the container before removing or force remove`);
       }
       rec.ManualStop = true;
       this.store.save(rec);

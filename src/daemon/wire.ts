@@ -2,7 +2,8 @@
 // from its configuration, adapts each part to the roles the services need,
 // reconciles state left by an earlier run, and serves the API.
 import { collectWhenIdle } from './idle-gc.js';
-import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
@@ -15,7 +16,7 @@ import { Unpacker } from '../unpack/index.js';
 import * as runtime from '../runtime/index.js';
 import { VolumeStore } from '../volumes/index.js';
 import { NetworkManager } from '../network/index.js';
-import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo } from '../containers/index.js';
+import { ContainerService, ContainerArchive, listView, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
   Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
@@ -151,7 +152,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       })(),
       Containers: await Promise.all(containers.list().map(async (c) => {
         const u = await diskUsage(c.Id).catch(() => ({ rw: 0, rootfs: 0 }));
-        return { Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: u.rw, SizeRootFs: u.rootfs, Labels: c.Config.Labels ?? {}, Mounts: [] };
+        // dockerd lists these as `ps -a --size` does: human Status, the mounts (LOCAL VOLUMES counts them).
+        return { ...listView(c, network.endpoints(c.Id), Date.now()), SizeRw: u.rw, SizeRootFs: u.rootfs };
       })),
       Volumes: await volumes.df(),
       BuildCache: [],
@@ -270,7 +272,7 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
   const list = containers.list();
   const count = (s: string) => list.filter((c) => c.State.Status === s).length;
   return {
-    ID: 'berth', Containers: list.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
+    ID: engineId(cfg.dataRoot), Containers: list.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
     ContainersStopped: list.length - count('running') - count('paused'), Images: images.list().length,
     Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
@@ -289,6 +291,20 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
     InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
   };
+}
+
+/** dockerd's engine ID: a UUID made once and kept in <data-root>/engine-id (tools use it to tell daemons apart). */
+let cachedEngineId: string | undefined;
+function engineId(dataRoot: string): string {
+  if (cachedEngineId) return cachedEngineId;
+  const file = join(dataRoot, 'engine-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) return (cachedEngineId = id);
+  } catch { /* first start */ }
+  const id = randomUUID();
+  try { writeFileSync(file, id + '\n', { mode: 0o600 }); } catch { /* read-only: a fresh id each start */ }
+  return (cachedEngineId = id);
 }
 
 function osName(): string {

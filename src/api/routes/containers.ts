@@ -31,6 +31,7 @@ export interface ContainersBackend {
   events?(type: string, action: string, id: string, attrs?: Record<string, string>): void;
 }
 
+const CONTAINER_STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 const CONTAINER_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'];
 
 function streamType(ctx: Ctx, tty: boolean): string {
@@ -63,18 +64,13 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
   const isTask = boolFilter(f, 'is-task');
   const before = f.before?.length ? byRef(f.before[f.before.length - 1]!) : undefined;
   const since = f.since?.length ? byRef(f.since[f.since.length - 1]!) : undefined;
-  for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`Unrecognised filter value for health: ${h}`);
+  // dockerd 28's words for a bad status= / health= value.
+  for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`invalid filter 'health=${h}': invalid value for health (${h}): must be one of none, starting, healthy, unhealthy`);
+  for (const st of f.status ?? []) if (!CONTAINER_STATES.includes(st)) throw invalidArgument(`invalid filter 'status=${st}': invalid value for state (${st}): must be one of ${CONTAINER_STATES.join(', ')}`);
   return list.filter((r) => {
     if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
     if (f.name && !f.name.some((v) => { try { return new RegExp(v.replace(/^\//, '')).test(r.Name); } catch { return r.Name.includes(v); } })) return false;
-    if (f.status) {
-      for (const s of f.status) {
-        if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
-          throw invalidArgument(`invalid filter 'status=${s}'`);
-        }
-      }
-      if (!f.status.includes(r.State.Status)) return false;
-    }
+    if (f.status && !f.status.includes(r.State.Status)) return false;
     if (f.exited && !(r.State.Status === 'exited' && f.exited.includes(String(r.State.ExitCode)))) return false;
     if (!matchLabels(f.label, r.Config.Labels)) return false;
     if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
@@ -90,6 +86,29 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.expose && !portSpecs('expose', f.expose).some((p) => Object.hasOwn(r.Config.ExposedPorts ?? {}, p))) return false;
     return true;
   });
+}
+
+/**
+ * `docker logs --details`: the extra attributes the log driver records (log-opt labels, labels-regex,
+ * env, env-regex), as dockerd prints them before each line: k=v pairs sorted by key, query-escaped,
+ * comma-separated (empty when there are none, so each line then starts with a space).
+ */
+export function logDetails(rec: ContainerRecord): string {
+  const opts: Record<string, string> = (rec.HostConfig.LogConfig?.Config ?? {}) as Record<string, string>;
+  const attrs: Record<string, string> = {};
+  const labels: Record<string, string> = rec.Config.Labels ?? {};
+  const env = new Map<string, string>((rec.Config.Env ?? []).map((e: string) => { const i = e.indexOf('='); return i < 0 ? [e, ''] as const : [e.slice(0, i), e.slice(i + 1)] as const; }));
+  const list = (k: string) => (opts[k] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const re = (k: string) => { try { return opts[k] ? new RegExp(opts[k]!) : undefined; } catch { return undefined; } };
+  for (const k of list('labels')) if (k in labels) attrs[k] = labels[k]!;
+  const lr = re('labels-regex');
+  if (lr) for (const [k, v] of Object.entries(labels)) if (lr.test(k)) attrs[k] = v;
+  for (const k of list('env')) if (env.has(k) && env.get(k) !== '') attrs[k] = env.get(k)!;
+  const er = re('env-regex');
+  if (er) for (const [k, v] of env) if (v !== '' && er.test(k)) attrs[k] = v;
+  // Go's url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay, a space is '+'.
+  const esc = (x: string) => encodeURIComponent(x).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+  return Object.keys(attrs).sort().map((k) => `${esc(k)}=${esc(attrs[k]!)}`).join(',');
 }
 
 /** Filter values like 80, 8080/udp or 8000-8090/tcp as "port/proto" keys (tcp when unsaid). */
@@ -246,6 +265,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const since = ctx.query.get('since') ? be.parseTime(ctx.query.get('since')!) : undefined;
     const until = ctx.query.get('until') ? be.parseTime(ctx.query.get('until')!) : undefined;
     const timestamps = ctx.qbool('timestamps');
+    const details = ctx.qbool('details') ? Buffer.from(logDetails(rec) + ' ') : undefined;
     const follow = ctx.qbool('follow');
     const tty = !!rec.Config.Tty;
     const ac = new AbortController();
@@ -259,6 +279,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
         isRunning: () => { const cur = svc.store.find(rec.Id); return !!cur && (cur.State.Status === 'running' || cur.State.Status === 'paused' || cur.State.Status === 'restarting'); },
       })) {
         let data = entry.line;
+        if (details) data = Buffer.concat([details, data]);
         if (timestamps) data = Buffer.concat([Buffer.from(entry.timeNano + ' '), data]);
         const ok = ctx.res.write(tty ? data : frame(entry.stream === 'stdout' ? 1 : 2, data));
         if (!ok) await new Promise((r) => ctx.res.once('drain', r));
