@@ -160,7 +160,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     }),
   });
   containerRoutes(router, {
-    containers, log, events,
+    containers, log, events: containerEvents,
     endpoints: (id) => network.endpoints(id),
     // berth pins a container's netns under the exec root (Docker: /var/run/docker/netns/<id>); one the
     // runtime made itself (--network none) is reachable through the init process while it runs.
@@ -219,7 +219,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id), collectLayers });
   imageRoutes(router, imagesBe);
   swarmRoutes(router);
-  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers }));
+  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers, events }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];

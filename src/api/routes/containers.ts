@@ -242,8 +242,9 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
       // socket, and bytes its HTTP parser buffered together with the headers would be lost.
       await new Promise((r) => setTimeout(r, 50));
       await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
-      if (!ctx.qbool('stream')) { sock.end(); return; }
+      if (!ctx.qbool('stream')) { sock.end(); be.events?.('container', 'attach', rec.Id, { image: rec.Image, name: rec.Name }); return; }
     }
+    be.events?.('container', 'attach', rec.Id, { image: rec.Image, name: rec.Name }); // dockerd logs every attach
     attachSocket(sock, {
       tty, wantStdin: wantStdin && !!rec.Config.OpenStdin, wantStdout, wantStderr, detachKeys, stdinOnce: !!rec.Config.StdinOnce,
       connect: (s) => svc.attach(rec.Id, s),
