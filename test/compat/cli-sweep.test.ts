@@ -287,6 +287,14 @@ test('stats --no-stream: several containers, --all with a stopped one, a missing
   assert.deepEqual(all.map((l) => l.split(' ')[0]).sort(), ['sa', 'sb', 'sc']);
   assert.ok(all.includes('sc 0.00% 0B / 0B 0'), all.join('\n'));
   assert.deepEqual(lines(await ok(['stats', '--no-stream', '--format', '{{.Name}}'])).sort(), ['sa', 'sb']);
+  const both = await d.api('GET', '/containers/sa/stats?stream=true&one-shot=true');
+  assert.equal(both.status, 400);
+  assert.equal(both.body.message, 'cannot have stream=true and one-shot=true');
+  // A stopped container gives dockerd's empty sample (zero read time) rather than an error.
+  const empty = await d.api('GET', '/containers/sc/stats?stream=false');
+  assert.equal(empty.status, 200);
+  assert.equal(empty.body.read, '0001-01-01T00:00:00Z');
+  assert.equal(empty.body.name, '/sc');
   const miss = await d.docker(['container', 'stats', '--no-stream', 'nope']);
   assert.equal(miss.code, 1);
   assert.match(miss.stderr, /No such container: nope/);

@@ -318,6 +318,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const rec = svc.get(ctx.params.id!);
     const stream = ctx.query.get('stream') === null ? true : ctx.qbool('stream');
     const oneShot = ctx.qbool('one-shot');
+    if (stream && oneShot) throw invalidArgument('cannot have stream=true and one-shot=true');
     const running = () => { const c = svc.store.find(rec.Id); return !!c && (c.State.Status === 'running' || c.State.Status === 'paused'); };
     const sample = async (prev?: unknown) => (running() ? be.stats(rec.Id, prev) : emptyStats(rec));
     if (!stream) {
