@@ -478,7 +478,7 @@ export class ContainerService {
 
   async pause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    if (rec.State.Status === 'paused') throw conflict(`container ${rec.Id} is already paused`);
+    if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
     await this.d.runtime.pause(rec.Id);
     rec.State.Status = 'paused';

@@ -347,7 +347,7 @@ test('lifecycle: wait two, kill -s, stop -t/--signal, restart -t 0, start/pause/
   await ok(['pause', 's1']);
   const pp = await d.docker(['pause', 's1']);
   assert.equal(pp.code, 1);
-  assert.match(pp.stderr, new RegExp(`Error response from daemon: container ${id} is already paused`));
+  assert.match(pp.stderr, new RegExp(`Error response from daemon: Container ${id} is already paused`));
   await ok(['unpause', 's1']);
   const up = await d.docker(['unpause', 's1']);
   assert.equal(up.code, 1);
