@@ -6,6 +6,16 @@ import type { ImageRecord } from './types.js';
 export type Filters = Record<string, string[] | Record<string, boolean>>;
 
 /** Accepts both wire shapes: {"label":["a=b"]} and the legacy {"label":{"a=b":true}}. */
+/** moby's Args.GetBoolOrDefault: "1"/"true" or "0"/"false", one of the two, else "invalid filter 'k=[v …]'". */
+export function boolFilter(filters: Filters | undefined, key: string): boolean | undefined {
+  const v = filterValues(filters, key);
+  if (!v.length) return undefined;
+  const t = v.includes('1') || v.includes('true');
+  const f = v.includes('0') || v.includes('false');
+  if (t === f) throw invalidArgument(`invalid filter '${key}=[${v.join(' ')}]'`);
+  return t;
+}
+
 export function filterValues(filters: Filters | undefined, key: string): string[] {
   const v = filters?.[key];
   if (!v) return [];
@@ -64,14 +74,11 @@ export function filterImages(list: ImageRecord[], filters: Filters | undefined, 
   const before = filterValues(filters, 'before').map((r) => Date.parse(resolve(r).created));
   const since = filterValues(filters, 'since').map((r) => Date.parse(resolve(r).created));
   const until = filterValues(filters, 'until').map(parseUntil);
-  for (const d of dangling) if (d !== 'true' && d !== 'false' && d !== '1' && d !== '0') throw invalidArgument(`invalid filter 'dangling=${d}'`);
+  const danglingOnly = boolFilter(filters, 'dangling');
   const out: ImageRecord[] = [];
   for (const rec of list) {
     const created = Date.parse(rec.created);
-    if (dangling.length) {
-      const want = dangling[0] === 'true' || dangling[0] === '1';
-      if ((rec.repoTags.length === 0) !== want) continue;
-    }
+    if (dangling.length && (rec.repoTags.length === 0) !== danglingOnly) continue;
     if (labels.length && !labelMatches(rec, labels)) continue;
     if (before.some((t) => !(created < t))) continue;
     if (since.some((t) => !(created > t))) continue;

@@ -1124,8 +1124,10 @@ function matchFilters(n: NetworkRow, f: Record<string, string[]>, used: Set<stri
     if (!f.type.includes(n.builtin ? 'builtin' : 'custom')) return false;
   }
   if (f.dangling?.length) {
+    // dockerd 28's words (daemon/network/filter.go).
+    if (f.dangling.length > 1) throw invalidArgument('got more than one value for filter key "dangling"');
     const v = f.dangling[0];
-    if (!['true', 'false', '1', '0'].includes(v!)) throw invalidArgument(`invalid filter 'dangling=${v}'`);
+    if (!['true', 'false', '1', '0'].includes(v!)) throw invalidArgument('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
     const dangling = !n.builtin && !used.has(n.id);
     if ((v === 'true' || v === '1') !== dangling) return false;
   }

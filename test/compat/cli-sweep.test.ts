@@ -64,6 +64,11 @@ test('ps filters: before/since, volume, network (name or id prefix), is-task, he
   assert.equal(st.code, 1);
   assert.equal(st.stderr.trim(), "Error response from daemon: invalid filter 'status=bogus': invalid value for state (bogus): must be one of created, running, paused, restarting, removing, exited, dead");
 
+  assert.deepEqual(await names('exited=0'), ['p4']);
+  // exited= does not imply -a (status= does).
+  assert.equal(await ok(['ps', '--filter', 'exited=0', '-q']), '');
+  const ex = await d.docker(['ps', '--filter', 'exited=abc']);
+  assert.equal(ex.stderr.trim(), 'Error response from daemon: invalid filter \'exited=abc\': strconv.Atoi: parsing "abc": invalid syntax');
   // Every status value; status implies -a.
   await ok(['create', '--name', 'p5', 'busybox', 'true']);
   await ok(['pause', 'p3']);
@@ -108,6 +113,14 @@ test('images: filters, positional repository, --digests, history of an imported 
   assert.deepEqual(await imgs('reference=*:latest'), ['busybox:latest', 'other:latest']);
   assert.deepEqual(await imgs('label=team'), ['bu2:v1']);
   assert.deepEqual(await imgs('label=team=y'), []);
+  const dg = await d.docker(['images', '--filter', 'dangling=maybe']);
+  assert.equal(dg.stderr.trim(), "Error response from daemon: invalid filter 'dangling=[maybe]'");
+  // image prune: the CLI adds dangling=true itself, and with "true" among the values dockerd takes it.
+  assert.equal(await ok(['image', 'prune', '-f', '--filter', 'dangling=maybe']), 'Total reclaimed space: 0B\n');
+  const pdg = await d.api('POST', '/images/prune?filters=' + encodeURIComponent('{"dangling":["maybe"]}'));
+  assert.equal(pdg.body.message, "invalid filter 'dangling=[maybe]'");
+  const ndg = await d.docker(['network', 'ls', '--filter', 'dangling=maybe']);
+  assert.equal(ndg.stderr.trim(), 'Error response from daemon: invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
   const nob = await d.docker(['images', '--filter', 'before=nope']);
   assert.equal(nob.code, 1);
   assert.match(nob.stderr, /No such image: nope:latest/);

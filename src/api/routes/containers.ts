@@ -62,6 +62,7 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     return c;
   };
   const isTask = boolFilter(f, 'is-task');
+  for (const e of f.exited ?? []) if (!/^[+-]?\d+$/.test(e)) throw invalidArgument(`invalid filter 'exited=${e}': strconv.Atoi: parsing ${JSON.stringify(e)}: invalid syntax`);
   const before = f.before?.length ? byRef(f.before[f.before.length - 1]!) : undefined;
   const since = f.since?.length ? byRef(f.since[f.since.length - 1]!) : undefined;
   // dockerd 28's words for a bad status= / health= value.
@@ -71,7 +72,7 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
     if (f.name && !f.name.some((v) => { try { return new RegExp(v.replace(/^\//, '')).test(r.Name); } catch { return r.Name.includes(v); } })) return false;
     if (f.status && !f.status.includes(r.State.Status)) return false;
-    if (f.exited && !(r.State.Status === 'exited' && f.exited.includes(String(r.State.ExitCode)))) return false;
+    if (f.exited && !(r.State.Status === 'exited' && f.exited.some((e) => Number(e) === r.State.ExitCode))) return false;
     if (!matchLabels(f.label, r.Config.Labels)) return false;
     if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
     if (before && !(r.Created < before.Created)) return false;
@@ -133,7 +134,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     let list = svc.list();
     const limit = ctx.qint('limit', -1)!;
     // Like dockerd, a limit (docker ps -n N / -l) lists stopped containers too.
-    if (!all && limit <= 0 && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    // status= implies -a in dockerd; exited= does not (docker ps --filter exited=0 alone lists nothing).
+    if (!all && limit <= 0 && !filters.status) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
     list = filterContainers(list, filters, be);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
