@@ -443,6 +443,11 @@ export class ContainerService {
       throw err;
     });
     this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
+    // dockerd thaws a paused container after sending SIGKILL or its stop signal (any signal when none
+    // is configured), so the signal takes effect: `docker kill` of a paused container kills it.
+    if (rec.State.Status === 'paused' && (sig === 9 || !rec.Config.StopSignal || signalNumber(rec.Config.StopSignal) === sig)) {
+      await this.unpause(rec.Id).catch(() => undefined);
+    }
   }
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {

@@ -366,6 +366,16 @@ test('lifecycle: wait two, kill -s, stop -t/--signal, restart -t 0, start/pause/
   assert.equal(up.code, 1);
   assert.match(up.stderr, new RegExp(`Error response from daemon: Container ${id} is not paused`));
 
+  // kill of a paused container: dockerd thaws it after the signal, so it dies (137) with kill, unpause, die events.
+  await ok(['run', '-d', '--name', 'pk', 'busybox', 'sleep', '300']);
+  await ok(['pause', 'pk']);
+  assert.equal(await ok(['kill', 'pk']), 'pk\n');
+  assert.equal((await ok(['wait', 'pk'])).trim(), '137');
+  await sleep(1100);
+  assert.deepEqual(lines(await ok(['events', '--since', '10s', '--until', '0s', '--filter', 'container=pk', '--format', '{{.Action}}'])).slice(2),
+    ['pause', 'kill', 'unpause', 'die']);
+  await ok(['rm', 'pk']);
+
   await ok(['run', '-d', '--name', 'pt', '-p', '127.0.0.1::80', '-p', '127.0.0.1::81/udp', 'busybox', 'sleep', '300']);
   assert.match(await ok(['port', 'pt', '80/tcp']), /^127\.0\.0\.1:\d+\n$/);
   assert.match(await ok(['port', 'pt', '81/udp']), /^127\.0\.0\.1:\d+\n$/);
