@@ -1,5 +1,5 @@
 // `docker images --filter` semantics over image records.
-import { invalidArgument } from '../util/index.js';
+import { invalidArgument, parseGoDuration } from '../util/index.js';
 import { familiarize, familiarName, parseReference } from '../reference/index.js';
 import type { ImageRecord } from './types.js';
 
@@ -98,8 +98,10 @@ export function filterImages(list: ImageRecord[], filters: Filters | undefined, 
 /** `until` takes a unix timestamp, an RFC3339 date, or a Go duration relative to now (10m, 2h30m). */
 export function parseUntil(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
-  if (dur && v !== '') return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
+  // Any Go duration ("90m", "1h30m", "1.5h"), as dockerd's timetypes.GetTimestamp takes it.
+  if (v !== '0' && /^[+-]?[\d.]+(ns|us|µs|ms|s|m|h)/.test(v)) {
+    try { return now - parseGoDuration(v) / 1e6; } catch { /* not a duration: a date below */ }
+  }
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`failed to parse value as time or duration: "${v}"`);
   return t;

@@ -19,6 +19,7 @@ import {
   notImplemented,
   shortId,
   unavailable,
+  parseGoDuration,
   type DB,
   type EventSink,
   type Logger,
@@ -1106,8 +1107,10 @@ function matchLabels(labels: Record<string, string>, wanted: string[]): boolean 
 
 function untilMs(v: string): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+)(s|m|h)$/.exec(v);
-  if (m) return Date.now() - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+  // Any Go duration ("90m", "1h30m", "1.5h"), as dockerd's timetypes.GetTimestamp takes it.
+  if (v !== '0' && /^[+-]?[\d.]+(ns|us|µs|ms|s|m|h)/.test(v)) {
+    try { return Date.now() - parseGoDuration(v) / 1e6; } catch { /* not a duration: a date below */ }
+  }
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);
   return t;

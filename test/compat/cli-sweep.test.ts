@@ -189,6 +189,8 @@ test('prune: reports, filters, and the events dockerd emits (destroy/delete and 
   assert.equal(await ok(['volume', 'prune', '-f', '--filter', 'all=true']), 'Deleted Volumes:\nnamed-vol\n\nTotal reclaimed space: 0B\n');
 
   await ok(['network', 'create', 'prnet']);
+  // until= takes any Go duration: a network made just now is younger than 1.5h and stays.
+  assert.equal(await ok(['network', 'prune', '-f', '--filter', 'until=1.5h']), '');
   assert.equal(await ok(['network', 'prune', '-f']), 'Deleted Networks:\nprnet\n\n');
 
   await ok(['run', '--name', 'sysp', 'busybox', 'true']);
@@ -217,9 +219,9 @@ test('prune: reports, filters, and the events dockerd emits (destroy/delete and 
   const imageReclaimed = Number(prunes[2]!.split(' ')[2]);
   assert.ok(containerReclaimed >= 1000 && containerReclaimed < 20000, prunes[1]);
   assert.ok(imageReclaimed > 0, prunes[2]);
-  assert.deepEqual(prunes.slice(0, 6), ['container prune 0', `container prune ${containerReclaimed}`, `image prune ${imageReclaimed}`, 'volume prune 0', 'volume prune 0', 'network prune 0']);
+  assert.deepEqual(prunes.slice(0, 7), ['container prune 0', `container prune ${containerReclaimed}`, `image prune ${imageReclaimed}`, 'volume prune 0', 'volume prune 0', 'network prune 0', 'network prune 0']);
   // system prune: containers, networks, (volumes with --volumes,) images, build cache; each ends with its prune event.
-  assert.deepEqual(prunes.slice(6).map((l) => l.split(' ').slice(0, 2).join(' ')),
+  assert.deepEqual(prunes.slice(7).map((l) => l.split(' ').slice(0, 2).join(' ')),
     ['container prune', 'network prune', 'image prune', 'builder prune', 'container prune', 'network prune', 'volume prune', 'image prune', 'builder prune']);
   assert.ok(ev.includes('container destroy <no value> pr2'), ev.join('\n'));
   assert.ok(ev.includes(`image delete <no value> ${labId}`));
