@@ -294,17 +294,19 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
 }
 
 /** dockerd's engine ID: a UUID made once and kept in <data-root>/engine-id (tools use it to tell daemons apart). */
-let cachedEngineId: string | undefined;
+const engineIds = new Map<string, string>();
 function engineId(dataRoot: string): string {
-  if (cachedEngineId) return cachedEngineId;
+  const known = engineIds.get(dataRoot);
+  if (known) return known;
   const file = join(dataRoot, 'engine-id');
   try {
     const id = readFileSync(file, 'utf8').trim();
-    if (/^[0-9a-f-]{36}$/.test(id)) return (cachedEngineId = id);
+    if (/^[0-9a-f-]{36}$/.test(id)) { engineIds.set(dataRoot, id); return id; }
   } catch { /* first start */ }
   const id = randomUUID();
   try { writeFileSync(file, id + '\n', { mode: 0o600 }); } catch { /* read-only: a fresh id each start */ }
-  return (cachedEngineId = id);
+  engineIds.set(dataRoot, id);
+  return id;
 }
 
 function osName(): string {
