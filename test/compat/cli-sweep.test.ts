@@ -42,6 +42,9 @@ test('ps filters: before/since, volume, network (name or id prefix), is-task, he
   assert.deepEqual(await names('since=p2'), ['p4', 'p3']);
   assert.deepEqual(await names('volume=psvol'), ['p2']);
   assert.deepEqual(await names('volume=/data'), ['p2']);
+  // A named volume is matched by its name, not by its directory on the host.
+  const vdir = (await ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'psvol'])).trim();
+  assert.deepEqual(await names(`volume=${vdir}`), []);
   assert.deepEqual(await names('network=psnet'), ['p2']);
   const netId = (await ok(['network', 'inspect', '-f', '{{.Id}}', 'psnet'])).trim();
   assert.deepEqual(await names(`network=${netId.slice(0, 8)}`), ['p2']);

@@ -77,7 +77,8 @@ export function filterContainers(list: ContainerRecord[], f: Filters, be: Contai
     if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
     if (before && !(r.Created < before.Created)) return false;
     if (since && !(r.Created > since.Created)) return false;
-    if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
+    // volume= is a volume's name, a bind's source or any mount's destination (moby daemon/list.go).
+    if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => (m.Name ? m.Name === v : m.Source === v) || m.Destination === v))) return false;
     // network= is a network name or a prefix of its id (moby daemon/list.go).
     if (f.network && !f.network.some((n) => Object.entries(be.endpoints(r.Id)).some(([name, ep]) => name === n || (typeof ep?.NetworkID === 'string' && ep.NetworkID.startsWith(n))) || r.HostConfig.NetworkMode === n)) return false;
     if (isTask === true) return false;
