@@ -18,16 +18,25 @@ export function parseFilters(raw: string | null, allowed?: string[]): Filters {
   return out;
 }
 
-/** `label=key` or `label=key=value` against a label map. */
+/** `label=key` or `label=key=value` against a label map (moby's MatchKVList: the key is what precedes the
+ * first "=", so `label=k!=v` asks for a label named "k!"; negation exists only as prune's `label!` filter). */
 export function matchLabels(filters: string[] | undefined, labels: Record<string, string> | null | undefined): boolean {
   if (!filters || filters.length === 0) return true;
   const l = labels ?? {};
   return filters.every((f) => {
     const i = f.indexOf('=');
     if (i < 0) return Object.prototype.hasOwnProperty.call(l, f);
-    const neg = f[i - 1] === '!';
-    const key = f.slice(0, neg ? i - 1 : i);
-    const val = f.slice(i + 1);
-    return neg ? l[key] !== val : l[key] === val;
+    const key = f.slice(0, i);
+    return Object.prototype.hasOwnProperty.call(l, key) && l[key] === f.slice(i + 1);
   });
+}
+
+/** A boolean filter (is-task=, dangling=): "true"/"1" or "false"/"0", one of them; else Docker's invalid filter. */
+export function boolFilter(filters: Filters, key: string): boolean | undefined {
+  const v = filters[key];
+  if (!v) return undefined;
+  const t = v.includes('true') || v.includes('1');
+  const f = v.includes('false') || v.includes('0');
+  if (t === f) throw invalidArgument(`invalid filter '${key}=[${v.join(' ')}]'`);
+  return t;
 }

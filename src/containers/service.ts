@@ -596,6 +596,11 @@ export class ContainerService {
       throw err;
     });
     this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
+    // dockerd thaws a paused container after sending SIGKILL or its stop signal (any signal when none
+    // is configured), so the signal takes effect: `docker kill` of a paused container kills it.
+    if (rec.State.Status === 'paused' && (sig === 9 || !rec.Config.StopSignal || signalNumber(rec.Config.StopSignal) === sig)) {
+      await this.unpause(rec.Id).catch(() => undefined);
+    }
   }
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -631,7 +636,7 @@ export class ContainerService {
 
   async pause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    if (rec.State.Status === 'paused') throw conflict(`container ${rec.Id} is already paused`);
+    if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
     await this.d.runtime.pause(rec.Id);
     rec.State.Status = 'paused';
@@ -642,7 +647,7 @@ export class ContainerService {
 
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    if (rec.State.Status !== 'paused') throw conflict(`container ${rec.Id} is not paused`);
+    if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
     await this.d.runtime.resume(rec.Id);
     rec.State.Status = 'running';
     this.store.save(rec);
@@ -656,7 +661,7 @@ export class ContainerService {
     const name = newName.replace(/^\//, '');
     if (name === rec.Name) throw invalidArgument('Renaming a container with the same name as its current name');
     const other = this.store.byName(name);
-    if (other) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    if (other) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const old = rec.Name;
     rec.Name = name;
     this.store.save(rec);
@@ -692,7 +697,7 @@ export class ContainerService {
     }
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (!opts.force) {
-        throw conflict(`cannot remove container "/${rec.Name}": container is ${rec.State.Status}: stop the container before removing or force remove`);
+        throw conflict(`cannot remove container "${ref}": container is ${rec.State.Status}: stop the container before removing or force remove`);
       }
       rec.ManualStop = true;
       this.store.save(rec);

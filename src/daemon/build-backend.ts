@@ -1,6 +1,6 @@
 // Adapts the builder and container commits to the /build and /commit routes.
 import { rmSync } from 'node:fs';
-import type { Logger } from '../util/index.js';
+import type { Logger, EventSink } from '../util/index.js';
 import type { ImageStore } from '../images/index.js';
 import type { ContainerService, RootfsProvider } from '../containers/index.js';
 import type { BuildBackend, ImagesBackend } from '../api/index.js';
@@ -11,6 +11,7 @@ export function buildBackend(o: {
   images: ImageStore; containers: ContainerService; rootfs: RootfsProvider; cache?: BuildCache; tmpDir: string; log: Logger;
   pull?: ImagesBackend['pull'];
   collectLayers?: () => Promise<void>;
+  events?: EventSink;
 }): BuildBackend {
   // Contexts left by a daemon that stopped mid-build.
   rmSync(o.tmpDir, { recursive: true, force: true });
@@ -26,6 +27,14 @@ export function buildBackend(o: {
     }, context, req),
     commit: async (req) => (await commitContainer(o.images, o.containers, req.container, req)).id,
     prune: async () => {
+      const res = await pruneCache();
+      o.events?.('builder', 'prune', '', { reclaimed: String(res.SpaceReclaimed) }); // as dockerd's builder prune
+      return res;
+    },
+  };
+
+  async function pruneCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    {
       // Step images kept as cache, unless a tag or a container holds them.
       const deleted: string[] = [];
       let reclaimed = 0;
@@ -52,6 +61,6 @@ export function buildBackend(o: {
       cache.forget(gone);
       if (deleted.length) await o.collectLayers?.();
       return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
-    },
-  };
+    }
+  }
 }

@@ -2,7 +2,8 @@
 // from its configuration, adapts each part to the roles the services need,
 // reconciles state left by an earlier run, and serves the API.
 import { collectWhenIdle } from './idle-gc.js';
-import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, chmodSync, existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
@@ -16,7 +17,7 @@ import * as runtime from '../runtime/index.js';
 import * as sys from '../sys/index.js';
 import { VolumeStore } from '../volumes/index.js';
 import { NetworkManager } from '../network/index.js';
-import { ContainerService, ContainerArchive, type RootfsProvider, type ImageInfo } from '../containers/index.js';
+import { ContainerService, ContainerArchive, listView, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
   Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
@@ -178,14 +179,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       })(),
       Containers: await Promise.all(containers.list().map(async (c) => {
         const u = await diskUsage(c.Id).catch(() => ({ rw: 0, rootfs: 0 }));
-        return { Id: c.Id, Names: [`/${c.Name}`], Image: c.Image, ImageID: c.ImageId, Command: [c.Path, ...c.Args].join(' '), Created: Math.floor(Date.parse(c.Created) / 1000), State: c.State.Status, Status: c.State.Status, SizeRw: u.rw, SizeRootFs: u.rootfs, Labels: c.Config.Labels ?? {}, Mounts: [] };
+        // dockerd lists these as `ps -a --size` does: human Status, the mounts (LOCAL VOLUMES counts them).
+        return { ...listView(c, network.endpoints(c.Id), Date.now()), SizeRw: u.rw, SizeRootFs: u.rootfs };
       })),
       Volumes: await volumes.df(),
       BuildCache: [],
     }),
   });
   containerRoutes(router, {
-    containers, log,
+    containers, log, events: containerEvents,
     endpoints: (id) => network.endpoints(id),
     // berth pins a container's netns under the exec root (Docker: /var/run/docker/netns/<id>); one the
     // runtime made itself (--network none) is reachable through the init process while it runs.
@@ -244,7 +246,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
   const imagesBe = imagesBackend({ cfg, log, images, content, unpacker, containers, events, hidden: (id) => buildCache.hasChild(id), collectLayers, steps: buildCache });
   imageRoutes(router, imagesBe);
   swarmRoutes(router);
-  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers }));
+  buildRoutes(router, buildBackend({ images, containers, rootfs, cache: buildCache, tmpDir: join(cfg.dataRoot, 'build'), log, pull: imagesBe.pull, collectLayers, events }));
 
   const server = createApiServer(router, log);
   const servers: Server[] = [];
@@ -297,7 +299,7 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
   const list = containers.list();
   const count = (s: string) => list.filter((c) => c.State.Status === s).length;
   return {
-    ID: 'berth', Containers: list.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
+    ID: engineId(cfg.dataRoot), Containers: list.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
     ContainersStopped: list.length - count('running') - count('paused'), Images: images.list().length,
     Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
@@ -316,6 +318,22 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
     InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
   };
+}
+
+/** dockerd's engine ID: a UUID made once and kept in <data-root>/engine-id (tools use it to tell daemons apart). */
+const engineIds = new Map<string, string>();
+function engineId(dataRoot: string): string {
+  const known = engineIds.get(dataRoot);
+  if (known) return known;
+  const file = join(dataRoot, 'engine-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) { engineIds.set(dataRoot, id); return id; }
+  } catch { /* first start */ }
+  const id = randomUUID();
+  try { writeFileSync(file, id + '\n', { mode: 0o600 }); } catch { /* read-only: a fresh id each start */ }
+  engineIds.set(dataRoot, id);
+  return id;
 }
 
 function osName(): string {

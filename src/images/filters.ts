@@ -1,11 +1,21 @@
 // `docker images --filter` semantics over image records.
-import { invalidArgument } from '../util/index.js';
+import { invalidArgument, parseGoDuration } from '../util/index.js';
 import { familiarize, familiarName, parseReference } from '../reference/index.js';
 import type { ImageRecord } from './types.js';
 
 export type Filters = Record<string, string[] | Record<string, boolean>>;
 
 /** Accepts both wire shapes: {"label":["a=b"]} and the legacy {"label":{"a=b":true}}. */
+/** moby's Args.GetBoolOrDefault: "1"/"true" or "0"/"false", one of the two, else "invalid filter 'k=[v …]'". */
+export function boolFilter(filters: Filters | undefined, key: string): boolean | undefined {
+  const v = filterValues(filters, key);
+  if (!v.length) return undefined;
+  const t = v.includes('1') || v.includes('true');
+  const f = v.includes('0') || v.includes('false');
+  if (t === f) throw invalidArgument(`invalid filter '${key}=[${v.join(' ')}]'`);
+  return t;
+}
+
 export function filterValues(filters: Filters | undefined, key: string): string[] {
   const v = filters?.[key];
   if (!v) return [];
@@ -64,14 +74,11 @@ export function filterImages(list: ImageRecord[], filters: Filters | undefined, 
   const before = filterValues(filters, 'before').map((r) => Date.parse(resolve(r).created));
   const since = filterValues(filters, 'since').map((r) => Date.parse(resolve(r).created));
   const until = filterValues(filters, 'until').map(parseUntil);
-  for (const d of dangling) if (d !== 'true' && d !== 'false' && d !== '1' && d !== '0') throw invalidArgument(`invalid filter 'dangling=${d}'`);
+  const danglingOnly = boolFilter(filters, 'dangling');
   const out: ImageRecord[] = [];
   for (const rec of list) {
     const created = Date.parse(rec.created);
-    if (dangling.length) {
-      const want = dangling[0] === 'true' || dangling[0] === '1';
-      if ((rec.repoTags.length === 0) !== want) continue;
-    }
+    if (dangling.length && (rec.repoTags.length === 0) !== danglingOnly) continue;
     if (labels.length && !labelMatches(rec, labels)) continue;
     if (before.some((t) => !(created < t))) continue;
     if (since.some((t) => !(created > t))) continue;
@@ -91,8 +98,10 @@ export function filterImages(list: ImageRecord[], filters: Filters | undefined, 
 /** `until` takes a unix timestamp, an RFC3339 date, or a Go duration relative to now (10m, 2h30m). */
 export function parseUntil(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
-  if (dur && v !== '') return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
+  // Any Go duration ("90m", "1h30m", "1.5h"), as dockerd's timetypes.GetTimestamp takes it.
+  if (v !== '0' && /^[+-]?[\d.]+(ns|us|µs|ms|s|m|h)/.test(v)) {
+    try { return now - parseGoDuration(v) / 1e6; } catch { /* not a duration: a date below */ }
+  }
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`failed to parse value as time or duration: "${v}"`);
   return t;

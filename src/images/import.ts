@@ -45,6 +45,7 @@ export async function importImage(store: ImageStore, src: Readable, opts: Import
     throw invalidArgument('archive/tar: invalid tar header');
   }
   const now = new Date().toISOString();
+  const comment = opts.message || `Imported from ${opts.source ?? '-'}`;
   const config: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,
@@ -52,8 +53,10 @@ export async function importImage(store: ImageStore, src: Readable, opts: Import
     created: now,
     config: containerConfig,
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-    history: [{ created: now, created_by: `Imported from ${opts.source ?? '-'}`, ...(opts.message ? { comment: opts.message } : {}) }],
-    ...(opts.message ? { comment: opts.message } : {}),
+    // As dockerd: the message (or "Imported from <src>") is the image comment and the history entry's
+    // comment; there is no created_by (docker history shows an empty CREATED BY and this COMMENT).
+    comment,
+    history: [{ created: now, comment }],
   };
   store.recordLayerDiff(layer.digest, layer.diffId, layer.diffSize);
   let rec: ImageRecord;

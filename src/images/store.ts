@@ -10,7 +10,7 @@ import {
 import { checkDigest, isDigest, type ContentStore } from '../content/index.js';
 import { MediaType, type ImageConfig, type ImageRecord, type LayerRef, type Manifest } from './types.js';
 import { toApiHistory, toApiSummary, toApiInspect, type ApiHistoryItem, type ApiImageSummary, type ApiImageInspect } from './api.js';
-import { filterImages, filterValues, labelMatches, parseUntil, type Filters } from './filters.js';
+import { boolFilter, filterImages, filterValues, labelMatches, parseUntil, type Filters } from './filters.js';
 
 const MIGRATIONS = [
   `CREATE TABLE images_images (
@@ -377,7 +377,7 @@ export class ImageStore {
     }
     this.db.prepare('DELETE FROM images_images WHERE id = ?').run(rec.id);
     records.push({ Deleted: rec.id });
-    this.events('image', 'delete', rec.id, {});
+    this.events('image', 'delete', rec.id, { name: rec.id }); // dockerd names the deleted image by its id
     await this.collectBlobs(rec);
     return records;
   }
@@ -406,8 +406,7 @@ export class ImageStore {
     for (const k of Object.keys(opts.filters ?? {})) {
       if (!['until', 'label', 'label!', 'dangling'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
     }
-    const dangling = filterValues(opts.filters, 'dangling');
-    const all = opts.all || dangling[0] === 'false' || dangling[0] === '0';
+    const all = opts.all || boolFilter(opts.filters, 'dangling') === false;
     const until = filterValues(opts.filters, 'until').map((v) => parseUntil(v));
     const labels = filterValues(opts.filters, 'label');
     const notLabels = filterValues(opts.filters, 'label!');
@@ -427,9 +426,10 @@ export class ImageStore {
       }
       this.db.prepare('DELETE FROM images_images WHERE id = ?').run(rec.id);
       deleted.push({ Deleted: rec.id });
-      this.events('image', 'delete', rec.id, {});
+      this.events('image', 'delete', rec.id, { name: rec.id });
       reclaimed += await this.collectBlobs(rec);
     }
+    this.events('image', 'prune', '', { reclaimed: String(reclaimed) }); // as dockerd, after every image prune
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 

@@ -19,6 +19,7 @@ import {
   notImplemented,
   shortId,
   unavailable,
+  parseGoDuration,
   type DB,
   type EventSink,
   type Logger,
@@ -300,6 +301,7 @@ export class NetworkManager {
       await this.remove(n.id);
       deleted.push(n.name);
     }
+    this.events('network', 'prune', '', { reclaimed: '0' }); // as dockerd, after every network prune
     return { NetworksDeleted: deleted };
   }
 
@@ -1143,8 +1145,10 @@ function matchLabels(labels: Record<string, string>, wanted: string[]): boolean 
 
 function untilMs(v: string): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+)(s|m|h)$/.exec(v);
-  if (m) return Date.now() - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+  // Any Go duration ("90m", "1h30m", "1.5h"), as dockerd's timetypes.GetTimestamp takes it.
+  if (v !== '0' && /^[+-]?[\d.]+(ns|us|µs|ms|s|m|h)/.test(v)) {
+    try { return Date.now() - parseGoDuration(v) / 1e6; } catch { /* not a duration: a date below */ }
+  }
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);
   return t;
@@ -1161,8 +1165,10 @@ function matchFilters(n: NetworkRow, f: Record<string, string[]>, used: Set<stri
     if (!f.type.includes(n.builtin ? 'builtin' : 'custom')) return false;
   }
   if (f.dangling?.length) {
+    // dockerd 28's words (daemon/network/filter.go).
+    if (f.dangling.length > 1) throw invalidArgument('got more than one value for filter key "dangling"');
     const v = f.dangling[0];
-    if (!['true', 'false', '1', '0'].includes(v!)) throw invalidArgument(`invalid filter 'dangling=${v}'`);
+    if (!['true', 'false', '1', '0'].includes(v!)) throw invalidArgument('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
     const dangling = !n.builtin && !used.has(n.id);
     if ((v === 'true' || v === '1') !== dangling) return false;
   }

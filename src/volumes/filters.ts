@@ -43,3 +43,11 @@ export function parseBool(key: string, value: string): boolean {
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
   throw invalidArgument(`invalid filter '${key}=${value}'`);
 }
+
+/** moby's Args.GetBoolOrDefault (volume ls `dangling=`): "1"/"true" or "0"/"false", exactly one of the two. */
+export function boolFilter(key: string, values: string[]): boolean {
+  const t = values.includes('1') || values.includes('true');
+  const f = values.includes('0') || values.includes('false');
+  if (t === f) throw invalidArgument(`invalid filter '${key}=[${values.join(' ')}]'`);
+  return t;
+}

@@ -12,7 +12,7 @@ import {
   notFound, invalidArgument, conflict, hasCode, isWithin,
 } from '../util/index.js';
 import { ANONYMOUS_LABEL, type Volume, type VolumeCreateBody, type VolumePruneReport } from './types.js';
-import { type Filters, checkFilters, matchLabels, matchName, matchNotLabels, parseBool } from './filters.js';
+import { type Filters, boolFilter, checkFilters, matchLabels, matchName, matchNotLabels, parseBool } from './filters.js';
 import { copyTree, treeSize } from './copy.js';
 import { isMountpoint, mountVolume, unmountVolume, type MountOptions } from './mount.js';
 
@@ -205,7 +205,7 @@ export class VolumeStore {
   /** GET /volumes. Filters: name (regexp), label (key or key=value), dangling, driver. */
   list(filters: Filters = {}): { Volumes: Volume[]; Warnings: string[] } {
     checkFilters(filters, ['name', 'label', 'dangling', 'driver']);
-    const dangling = filters.dangling?.length ? filters.dangling.map((v) => parseBool('dangling', v)) : undefined;
+    const dangling = filters.dangling?.length ? boolFilter('dangling', filters.dangling) : undefined;
     const used = this.usedNames();
     const rows = this.db.prepare('SELECT * FROM volumes_volumes ORDER BY name').all() as Row[];
     const out: Volume[] = [];
@@ -214,8 +214,7 @@ export class VolumeStore {
       if (filters.driver?.length && !filters.driver.includes(v.Driver)) continue;
       if (filters.name?.length && !matchName(filters.name, v.Name)) continue;
       if (filters.label?.length && !matchLabels(filters.label, v.Labels)) continue;
-      // Docker keeps only the first value of `dangling`.
-      if (dangling !== undefined && dangling[0] === used.has(v.Name)) continue;
+      if (dangling !== undefined && dangling === used.has(v.Name)) continue;
       out.push(v);
     }
     return { Volumes: out, Warnings: [] };

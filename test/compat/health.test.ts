@@ -73,7 +73,7 @@ test('starting → unhealthy → healthy, with inspect, ps status, ps filter and
   assert.equal((await d.docker(['ps', '--filter', 'health=unhealthy', '-q'])).stdout, '');
   const badFilter = await d.docker(['ps', '--filter', 'health=sick']);
   assert.notEqual(badFilter.code, 0);
-  assert.match(badFilter.stderr, /Unrecognised filter value for health: sick/);
+  assert.match(badFilter.stderr, /invalid filter 'health=sick': invalid value for health \(sick\): must be one of none, starting, healthy, unhealthy/);
   // No Health key at all for a container without a check, as in Docker.
   assert.equal((await d.docker(['inspect', '-f', '{{json .State}}', 'plain'])).stdout.includes('"Health"'), false);
 

@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { invalidArgument, conflict, notImplemented, type Logger } from '../../util/index.js';
+import { invalidArgument, conflict, notFound, notImplemented, type Logger } from '../../util/index.js';
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
 import type { Router, Ctx } from '../server.js';
 import { frame } from '../stdcopy.js';
-import { parseFilters, matchLabels, type Filters } from '../filters.js';
+import { parseFilters, matchLabels, boolFilter, type Filters } from '../filters.js';
 
 const execFileP = promisify(execFile);
 
@@ -27,8 +27,11 @@ export interface ContainersBackend {
   topPids(id: string): Promise<number[]>;
   imageMatches(ancestor: string, rec: ContainerRecord): boolean;
   diskUsage?(id: string): Promise<{ rw: number; rootfs: number }>;
+  /** The daemon's event sink (for events not about one container, like prune's). */
+  events?(type: string, action: string, id: string, attrs?: Record<string, string>): void;
 }
 
+const CONTAINER_STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 const CONTAINER_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'];
 
 function streamType(ctx: Ctx, tty: boolean): string {
@@ -51,33 +54,63 @@ export function parseDetachKeys(spec: string | null | undefined): number[] {
 }
 
 export function filterContainers(list: ContainerRecord[], f: Filters, be: ContainersBackend): ContainerRecord[] {
-  const byRef = (ref: string) => list.find((r) => r.Id === ref || r.Name === ref.replace(/^\//, '') || r.Id.startsWith(ref));
-  for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`Unrecognised filter value for health: ${h}`);
+  // before=/since= take a full id or a name (moby's idOrNameFilter), and an unknown one is a 404.
+  const all = be.containers.list();
+  const byRef = (ref: string) => {
+    const c = all.find((r) => r.Id === ref) ?? all.find((r) => r.Name === ref.replace(/^\//, ''));
+    if (!c) throw notFound(`No such container: ${ref}`);
+    return c;
+  };
+  const isTask = boolFilter(f, 'is-task');
+  for (const e of f.exited ?? []) if (!/^[+-]?\d+$/.test(e)) throw invalidArgument(`invalid filter 'exited=${e}': strconv.Atoi: parsing ${JSON.stringify(e)}: invalid syntax`);
+  const before = f.before?.length ? byRef(f.before[f.before.length - 1]!) : undefined;
+  const since = f.since?.length ? byRef(f.since[f.since.length - 1]!) : undefined;
+  // dockerd 28's words for a bad status= / health= value.
+  for (const h of f.health ?? []) if (!HEALTH_FILTER_VALUES.includes(h)) throw invalidArgument(`invalid filter 'health=${h}': invalid value for health (${h}): must be one of none, starting, healthy, unhealthy`);
+  for (const st of f.status ?? []) if (!CONTAINER_STATES.includes(st)) throw invalidArgument(`invalid filter 'status=${st}': invalid value for state (${st}): must be one of ${CONTAINER_STATES.join(', ')}`);
   return list.filter((r) => {
     if (f.id && !f.id.some((v) => r.Id.startsWith(v))) return false;
     if (f.name && !f.name.some((v) => { try { return new RegExp(v.replace(/^\//, '')).test(r.Name); } catch { return r.Name.includes(v); } })) return false;
-    if (f.status) {
-      for (const s of f.status) {
-        if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
-          throw invalidArgument(`invalid filter 'status=${s}'`);
-        }
-      }
-      if (!f.status.includes(r.State.Status)) return false;
-    }
-    if (f.exited && !(r.State.Status === 'exited' && f.exited.includes(String(r.State.ExitCode)))) return false;
+    if (f.status && !f.status.includes(r.State.Status)) return false;
+    if (f.exited && !(r.State.Status === 'exited' && f.exited.some((e) => Number(e) === r.State.ExitCode))) return false;
     if (!matchLabels(f.label, r.Config.Labels)) return false;
     if (f.ancestor && !f.ancestor.some((a) => be.imageMatches(a, r))) return false;
-    if (f.before) { const b = byRef(f.before[0]!); if (!b || !(r.Created < b.Created)) return false; }
-    if (f.since) { const s = byRef(f.since[0]!); if (!s || !(r.Created > s.Created)) return false; }
-    if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v))) return false;
-    if (f.network && !f.network.some((n) => Object.keys(be.endpoints(r.Id)).includes(n) || r.HostConfig.NetworkMode === n)) return false;
-    if (f['is-task'] && f['is-task'].includes('true')) return false;
+    if (before && !(r.Created < before.Created)) return false;
+    if (since && !(r.Created > since.Created)) return false;
+    // volume= is a volume's name, a bind's source or any mount's destination (moby daemon/list.go).
+    if (f.volume && !f.volume.some((v) => r.Mounts.some((m) => (m.Name ? m.Name === v : m.Source === v) || m.Destination === v))) return false;
+    // network= is a network name or a prefix of its id (moby daemon/list.go).
+    if (f.network && !f.network.some((n) => Object.entries(be.endpoints(r.Id)).some(([name, ep]) => name === n || (typeof ep?.NetworkID === 'string' && ep.NetworkID.startsWith(n))) || r.HostConfig.NetworkMode === n)) return false;
+    if (isTask === true) return false;
     if (f.health && !f.health.includes(healthFilterValue(r))) return false;
     // publish matches the container ports bound in HostConfig, expose the ones in Config (moby daemon/list.go).
     if (f.publish && !portSpecs('publish', f.publish).some((p) => Object.hasOwn(r.HostConfig.PortBindings ?? {}, p))) return false;
     if (f.expose && !portSpecs('expose', f.expose).some((p) => Object.hasOwn(r.Config.ExposedPorts ?? {}, p))) return false;
     return true;
   });
+}
+
+/**
+ * `docker logs --details`: the extra attributes the log driver records (log-opt labels, labels-regex,
+ * env, env-regex), as dockerd prints them before each line: k=v pairs sorted by key, query-escaped,
+ * comma-separated (empty when there are none, so each line then starts with a space).
+ */
+export function logDetails(rec: ContainerRecord): string {
+  const opts: Record<string, string> = (rec.HostConfig.LogConfig?.Config ?? {}) as Record<string, string>;
+  const attrs: Record<string, string> = {};
+  const labels: Record<string, string> = rec.Config.Labels ?? {};
+  const env = new Map<string, string>((rec.Config.Env ?? []).map((e: string) => { const i = e.indexOf('='); return i < 0 ? [e, ''] as const : [e.slice(0, i), e.slice(i + 1)] as const; }));
+  const list = (k: string) => (opts[k] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const re = (k: string) => { try { return opts[k] ? new RegExp(opts[k]!) : undefined; } catch { return undefined; } };
+  for (const k of list('labels')) if (k in labels) attrs[k] = labels[k]!;
+  const lr = re('labels-regex');
+  if (lr) for (const [k, v] of Object.entries(labels)) if (lr.test(k)) attrs[k] = v;
+  for (const k of list('env')) if (env.has(k) && env.get(k) !== '') attrs[k] = env.get(k)!;
+  const er = re('env-regex');
+  if (er) for (const [k, v] of env) if (v !== '' && er.test(k)) attrs[k] = v;
+  // Go's url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay, a space is '+'.
+  const esc = (x: string) => encodeURIComponent(x).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+  return Object.keys(attrs).sort().map((k) => `${esc(k)}=${esc(attrs[k]!)}`).join(',');
 }
 
 /** Filter values like 80, 8080/udp or 8000-8090/tcp as "port/proto" keys (tcp when unsaid). */
@@ -102,7 +135,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     let list = svc.list();
     const limit = ctx.qint('limit', -1)!;
     // Like dockerd, a limit (docker ps -n N / -l) lists stopped containers too.
-    if (!all && limit <= 0 && !filters.status && !filters.exited) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    // status= implies -a in dockerd; exited= does not (docker ps --filter exited=0 alone lists nothing).
+    if (!all && limit <= 0 && !filters.status) list = list.filter((c) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting');
     list = filterContainers(list, filters, be);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
@@ -211,8 +245,9 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
       // socket, and bytes its HTTP parser buffered together with the headers would be lost.
       await new Promise((r) => setTimeout(r, 50));
       await replayLogs(sock, be, rec, { tty, stdout: wantStdout, stderr: wantStderr });
-      if (!ctx.qbool('stream')) { sock.end(); return; }
+      if (!ctx.qbool('stream')) { sock.end(); be.events?.('container', 'attach', rec.Id, { image: rec.Image, name: rec.Name }); return; }
     }
+    be.events?.('container', 'attach', rec.Id, { image: rec.Image, name: rec.Name }); // dockerd logs every attach
     attachSocket(sock, {
       tty, wantStdin: wantStdin && !!rec.Config.OpenStdin, wantStdout, wantStderr, detachKeys, stdinOnce: !!rec.Config.StdinOnce,
       connect: (s) => svc.attach(rec.Id, s),
@@ -234,6 +269,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const since = ctx.query.get('since') ? be.parseTime(ctx.query.get('since')!) : undefined;
     const until = ctx.query.get('until') ? be.parseTime(ctx.query.get('until')!) : undefined;
     const timestamps = ctx.qbool('timestamps');
+    const details = ctx.qbool('details') ? Buffer.from(logDetails(rec) + ' ') : undefined;
     const follow = ctx.qbool('follow');
     const tty = !!rec.Config.Tty;
     const ac = new AbortController();
@@ -247,6 +283,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
         isRunning: () => { const cur = svc.store.find(rec.Id); return !!cur && (cur.State.Status === 'running' || cur.State.Status === 'paused' || cur.State.Status === 'restarting'); },
       })) {
         let data = entry.line;
+        if (details) data = Buffer.concat([details, data]);
         if (timestamps) data = Buffer.concat([Buffer.from(entry.timeNano + ' '), data]);
         const ok = ctx.res.write(tty ? data : frame(entry.stream === 'stdout' ? 1 : 2, data));
         if (!ok) await new Promise((r) => ctx.res.once('drain', r));
@@ -284,6 +321,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
     const rec = svc.get(ctx.params.id!);
     const stream = ctx.query.get('stream') === null ? true : ctx.qbool('stream');
     const oneShot = ctx.qbool('one-shot');
+    if (stream && oneShot) throw invalidArgument('cannot have stream=true and one-shot=true');
     const running = () => { const c = svc.store.find(rec.Id); return !!c && (c.State.Status === 'running' || c.State.Status === 'paused'); };
     const sample = async (prev?: unknown) => (running() ? be.stats(rec.Id, prev) : emptyStats(rec));
     if (!stream) {
@@ -310,16 +348,22 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   r.post('/containers/prune', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']);
     const deleted: string[] = [];
+    let reclaimed = 0;
     const until = filters.until?.[0] ? be.parseTime(filters.until[0]) * 1000 : undefined;
     for (const c of svc.list()) {
       if (c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting') continue;
       if (until !== undefined && Date.parse(c.Created) >= until) continue;
       if (!matchLabels(filters.label, c.Config.Labels)) continue;
       if (filters['label!'] && !filters['label!'].every((l) => !matchLabels([l], c.Config.Labels))) continue;
+      // SpaceReclaimed is the writable layers' size, as dockerd counts it.
+      const rw = be.diskUsage ? (await be.diskUsage(c.Id).catch(() => ({ rw: 0 }))).rw : 0;
       await svc.remove(c.Id, {});
       deleted.push(c.Id);
+      reclaimed += rw;
     }
-    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+    // dockerd ends every prune with a "prune" event carrying what it reclaimed.
+    be.events?.('container', 'prune', '', { reclaimed: String(reclaimed) });
+    ctx.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
 
   // ------------------------------------------------------------ exec
