@@ -34,6 +34,7 @@ const completion = () => import('./commands/completion.js');
 const cp = () => import('./commands/cp.js');
 const commitMod = () => import('./commands/commit.js');
 const fs = () => import('./commands/fs.js');
+const updateMod = () => import('./commands/update.js');
 
 const e = (short: string, load: Loader, group?: Entry['group']): Entry => ({ short, load, group });
 
@@ -61,6 +62,7 @@ const containerCommands: Record<string, Entry> = {
   stop: e('Stop one or more running containers', L(life, 'stop')),
   top: e('Display the running processes of a container', L(life, 'top')),
   unpause: e('Unpause all processes within one or more containers', L(life, 'unpause')),
+  update: e('Update configuration of one or more containers', L(updateMod, 'update')),
   wait: e('Block until one or more containers stop, then print their exit codes', L(life, 'wait')),
 };
 const containerAliases: Record<string, Entry> = {
@@ -170,5 +172,6 @@ export const COMMANDS: Record<string, Entry> = {
   tag: { ...imageCommands.tag!, group: 'other' },
   top: { ...containerCommands.top!, group: 'other' },
   unpause: { ...containerCommands.unpause!, group: 'other' },
+  update: { ...containerCommands.update!, group: 'other' },
   wait: { ...containerCommands.wait!, group: 'other' },
 };

@@ -64,6 +64,9 @@ export class ApiClient extends Client {
   containerRemove(id: string, query?: Query): Promise<void> {
     return this.delete(`/containers/${e(id)}`, query);
   }
+  containerUpdate(id: string, body: Record<string, unknown>): Promise<{ Warnings?: string[] | null }> {
+    return this.post(`/containers/${e(id)}/update`, undefined, body);
+  }
   containerRename(id: string, name: string): Promise<void> {
     return this.post(`/containers/${e(id)}/rename`, { name });
   }

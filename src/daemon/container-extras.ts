@@ -14,15 +14,19 @@ import type { LiveResources } from '../containers/index.js';
  * `update --resources FILE` (both crun and runc take an OCI LinuxResources
  * document there, so flag spellings do not matter).
  */
-export function runtimeUpdater(runtimePath: string, runtimeRoot: string, tmpDir: string) {
+export function runtimeUpdater(runtimePath: string, runtimeRoot: string, tmpDir: string, pidOf?: (id: string) => number) {
+  const crun = /crun$/.test(runtimePath);
   return async (id: string, r: LiveResources): Promise<void> => {
+    // crun 1.8 cannot lift a pids limit (0 leaves it, -1 is refused): berthd writes "max" itself after.
+    const liftPids = crun && r.pidsLimit !== undefined && r.pidsLimit <= 0;
     const doc: Record<string, any> = {};
     if (r.memory !== undefined || r.memoryReservation !== undefined) {
       doc.memory = { limit: r.memory, swap: r.memorySwap, reservation: r.memoryReservation };
     }
     const cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, cpus: r.cpusetCpus, mems: r.cpusetMems };
     if (Object.values(cpu).some((v) => v !== undefined)) doc.cpu = cpu;
-    if (r.pidsLimit !== undefined) doc.pids = { limit: r.pidsLimit };
+    // runc takes -1 for "unlimited" (its 0 means "leave as is").
+    if (r.pidsLimit !== undefined && !liftPids) doc.pids = { limit: r.pidsLimit > 0 ? r.pidsLimit : -1 };
     if (r.blkioWeight !== undefined) doc.blockIO = { weight: r.blkioWeight };
     const file = join(tmpDir, `update-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}.json`);
     await writeFile(file, JSON.stringify(doc));
@@ -39,7 +43,23 @@ export function runtimeUpdater(runtimePath: string, runtimeRoot: string, tmpDir:
     } finally {
       await rm(file, { force: true });
     }
+    const pid = liftPids ? pidOf?.(id) : undefined;
+    if (pid) await unlimitPids(pid);
   };
+}
+
+/** Sets pids.max to "max" in the pids cgroup (v1 or v2) of process `pid`. */
+async function unlimitPids(pid: number): Promise<void> {
+  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n');
+  const v1 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[1]!.split(',').includes('pids'));
+  const v2 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[0] === '0' && f[1] === '');
+  const rel = v1 ? `pids${v1.slice(2).join(':')}` : v2 ? v2.slice(2).join(':').replace(/^\//, '') : undefined;
+  if (rel === undefined || rel.split('/').includes('..')) return;
+  try {
+    await writeFile(join('/sys/fs/cgroup', rel, 'pids.max'), 'max');
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT')) throw err;
+  }
 }
 
 /**

@@ -100,7 +100,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     },
     network: networkPlumbing(network),
     // The conmon driver keeps the runtime's state under <exec-root>/runtime/runtime-state.
-    updateResources: runtimeUpdater(rt.path, join(cfg.execRoot, 'runtime', 'runtime-state'), cfg.execRoot),
+    updateResources: runtimeUpdater(rt.path, join(cfg.execRoot, 'runtime', 'runtime-state'), cfg.execRoot, (id) => containers.get(id).State.Pid),
   });
   // SizeRw is the container's upper layer; SizeRootFs adds the image's layers.
   const diskUsage = async (id: string) => {

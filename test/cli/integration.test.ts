@@ -247,6 +247,18 @@ test('rm, rm -f, wait, rename', { skip }, () => {
   same(['rename', 'detached', 'exited3']);
 });
 
+test('update: limits and restart policy, the same output and errors as the docker CLI', { skip }, () => {
+  twins('upd', 'sleep', '300');
+  twin('upd', (n) => ['update', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '40', '--restart', 'on-failure:2', n]);
+  const hc = (n: string) => berth(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', n]).stdout;
+  assert.equal(hc('upd-b'), '67108864 500000000 40 on-failure:2\n');
+  assert.equal(hc('upd-b'), hc('upd-d'));
+  twin('upd', (n) => ['update', n]); // no flags: refused by the client
+  twin('upd', (n) => ['update', '--memory', '1m', n]);
+  same(['update', '--memory', '64m', 'nosuch']);
+  twin('upd', (n) => ['rm', '-f', n]);
+});
+
 test('top and stats --no-stream', { skip }, () => {
   same(['top', 'detached']);
   same(['top', 'detached', '-o', 'pid,args']);

@@ -24,6 +24,14 @@ test('docker update: resources reach the running container, restart policy is ke
   // The limits are live in the container's cgroups (v1 or v2 paths).
   const cg = await d.docker(['exec', 'upd', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max']);
   assert.equal(cg.stdout, '67108864\n50\n');
+  // A container without a pids limit can be updated too (the runtime is told "unlimited" its own way).
+  await d.docker(['run', '-d', '--name', 'upd-free', 'busybox', 'sleep', '300']);
+  const free = await d.docker(['update', '--memory', '32m', 'upd-free']);
+  assert.equal(free.code, 0, free.stderr);
+  assert.equal((await d.docker(['exec', 'upd-free', 'sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'])).stdout, 'max\n');
+  assert.equal((await d.docker(['update', '--pids-limit', '-1', 'upd'])).code, 0);
+  assert.equal((await d.docker(['exec', 'upd', 'sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'])).stdout, 'max\n');
+  await d.docker(['rm', '-f', 'upd-free']);
   const small = await d.docker(['update', '--memory', '1m', 'upd']);
   assert.notEqual(small.code, 0);
   assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);

@@ -198,7 +198,7 @@ function capList(items: string[]): string[] | null {
   return [...new Set(items.map(normalizeCap))];
 }
 
-function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
+export function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
   if (!v) return { Name: 'no', MaximumRetryCount: 0 };
   // The daemon judges the policy name; the client only parses the count.
   const [name, count] = v.split(':');
