@@ -191,11 +191,19 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
           if (opts.optional) return undefined;
           throw invalidArgument('empty request body');
         }
+        let parsed: unknown;
         try {
-          return JSON.parse(text);
+          parsed = JSON.parse(text);
         } catch (err) {
           throw invalidArgument(`invalid JSON: ${(err as Error).message}`);
         }
+        // Every JSON body of the Engine API is an object. As Go decodes them, `null` is the empty
+        // object; an array or a scalar is refused.
+        if (parsed === null) return {} as any;
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+          throw invalidArgument(`invalid JSON: expected an object, got ${Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}`);
+        }
+        return parsed as any;
       },
       hijack: (contentType) => {
         hijacked = true;

@@ -14,6 +14,7 @@ import { ContainerStore } from './store.js';
 import type { ContainerRecord, Status } from './types.js';
 import type { ContainerFilesystem } from './archive.js';
 import { collectMounts } from './mounts.js';
+import { checkCreateBody } from './validate.js';
 import type {
   ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
@@ -108,12 +109,14 @@ export class ContainerService {
    */
   async create(body: Record<string, any>, opts: { name?: string }): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw invalidArgument('invalid container config');
+    checkCreateBody(body);
     const hostConfig: Record<string, any> = body.HostConfig ?? {};
     const networkingConfig: Record<string, any> = body.NetworkingConfig ?? {};
     const config: Record<string, any> = { ...body };
     delete config.HostConfig;
     delete config.NetworkingConfig;
     if (!config.Image) throw invalidArgument('config cannot be empty in order to create a container');
+    if (typeof config.Image !== 'string') throw invalidArgument(`json: cannot unmarshal ${typeof config.Image} into Go struct field CreateRequest.Image of type string`);
     let name = opts.name;
     if (name !== undefined && name !== '') {
       if (!NAME_RE.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);

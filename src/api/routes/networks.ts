@@ -1,6 +1,7 @@
 // /networks/*: pass-through to the network manager; connect/disconnect go through containers.
 import type { Router } from '../server.js';
 import { parseFilters } from '../filters.js';
+import { invalidArgument } from '../../util/index.js';
 
 export interface NetworksBackend {
   create(body: Record<string, any>): Promise<{ Id: string; Warning: string }>;
@@ -18,6 +19,14 @@ export function networkRoutes(r: Router, be: NetworksBackend): void {
   r.post('/networks/prune', async (ctx) => ctx.json(200, await be.prune(parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']))));
   r.get('/networks/{id}', (ctx) => ctx.json(200, be.inspect(ctx.params.id!)));
   r.delete('/networks/{id}', async (ctx) => { await be.remove(ctx.params.id!); ctx.noContent(); });
-  r.post('/networks/{id}/connect', async (ctx) => { await be.connect(ctx.params.id!, await ctx.body()); ctx.res.writeHead(200); ctx.res.end(); });
-  r.post('/networks/{id}/disconnect', async (ctx) => { await be.disconnect(ctx.params.id!, await ctx.body()); ctx.res.writeHead(200); ctx.res.end(); });
+  r.post('/networks/{id}/connect', async (ctx) => { await be.connect(ctx.params.id!, containerBody(await ctx.body())); ctx.res.writeHead(200); ctx.res.end(); });
+  r.post('/networks/{id}/disconnect', async (ctx) => { await be.disconnect(ctx.params.id!, containerBody(await ctx.body())); ctx.res.writeHead(200); ctx.res.end(); });
+}
+
+/** connect/disconnect bodies name a container; an EndpointConfig, when given, is an object. */
+function containerBody(body: Record<string, any>): Record<string, any> {
+  if (typeof body.Container !== 'string' || !body.Container) throw invalidArgument('invalid container: a container name or id is required');
+  const ep = body.EndpointConfig;
+  if (ep !== undefined && ep !== null && (typeof ep !== 'object' || Array.isArray(ep))) throw invalidArgument('invalid EndpointConfig: expected an object');
+  return body;
 }
