@@ -27,6 +27,7 @@ interface Addon {
   waitPid(pid: number): Promise<{ code: number; signal: number }>;
   syncfsAsync(path: string): Promise<void>;
   seccompCompile(defaultAction: string, defaultErrno: number, architectures: string[], rules: SeccompRule[]): Buffer;
+  mallocTrim(): boolean;
   constants: Record<string, number>;
 }
 
@@ -210,4 +211,9 @@ export function syncfs(path: string): void {
  */
 export function seccompCompile(defaultAction: string, defaultErrno: number, architectures: string[], rules: SeccompRule[]): Buffer {
   return addon.seccompCompile(defaultAction, defaultErrno, architectures, rules);
+}
+
+/** malloc_trim(0): hand the C heap's free pages back to the system (true when some were). */
+export function mallocTrim(): boolean {
+  return addon.mallocTrim();
 }

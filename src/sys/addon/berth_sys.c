@@ -1,6 +1,6 @@
 /*
  * berth_sys: the few Linux syscalls Node lacks (mount, umount2, mknod, xattrs,
- * AF_UNIX SOCK_SEQPACKET connect, syncfs, posix_spawn, waitpid), and a seccomp
+ * AF_UNIX SOCK_SEQPACKET connect, syncfs, posix_spawn, waitpid, malloc_trim), and a seccomp
  * compiler over libseccomp (seccomp.c). Plain C over
  * node_api.h. Every failure
  * throws an Error shaped like Node's system errors: { code: 'ENOENT',
@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -690,6 +691,18 @@ out:
   return ret;
 }
 
+/* mallocTrim(): give glibc's free heap pages back to the system. After a
+ * burst of work the arenas of the main and the thread-pool threads keep tens
+ * of freed chunks that no later allocation of an idle daemon reuses; glibc
+ * only trims the top of the main heap by itself. Returns whether any memory
+ * was released. */
+static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value ret;
+  napi_get_boolean(env, malloc_trim(0) == 1, &ret);
+  return ret;
+}
+
 /* seccomp.c */
 napi_value berth_seccomp_compile(napi_env env, napi_callback_info info);
 
@@ -722,6 +735,7 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "waitPid", js_wait_pid);
   set_fn(env, exports, "syncfsAsync", js_syncfs_async);
   set_fn(env, exports, "seccompCompile", berth_seccomp_compile);
+  set_fn(env, exports, "mallocTrim", js_malloc_trim);
 
   napi_value c;
   napi_create_object(env, &c);
