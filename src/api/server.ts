@@ -73,11 +73,50 @@ export class Router {
       pathMatched = true;
       if (r.method !== method) continue;
       const params: Record<string, string> = {};
-      r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]!); });
+      r.names.forEach((n, i) => { params[n] = decodePathParam(m[i + 1]!); });
       return { handler: r.handler, params };
     }
     return pathMatched ? 'method' : undefined;
   }
+}
+
+/** A path parameter, %-decoded; a malformed escape (`%zz`, a lone `%`) is the client's mistake, not a 500. */
+function decodePathParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // Go's net/url words (the request never reaches a handler in dockerd).
+    const bad = /%(?![0-9a-fA-F]{2})[^%]{0,2}/.exec(raw)?.[0] ?? raw;
+    throw invalidArgument(`invalid URL escape ${JSON.stringify(bad)}`);
+  }
+}
+
+/**
+ * The request target split as Go's net/http sees it: the path exactly as sent (no WHATWG dot-segment
+ * resolution, so `/volumes/..` or `/containers/%2e%2e/json` name a resource called ".." rather than
+ * silently becoming another route; `//x` is a path, not a host) and the query string.
+ */
+export function splitTarget(target: string): { path: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  const rawPath = (q < 0 ? target : target.slice(0, q)).split('#')[0]!;
+  // A repeated slash is one, as gorilla/mux's path cleaning makes it (`//containers/json`).
+  const path = ('/' + rawPath.replace(/^[a-z]+:\/\/[^/]*/i, '')).replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/';
+  return { path, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+}
+
+/** A form value as moby's httputils.BoolValue reads it: anything but "", 0, no, false, none is true. */
+export function boolValue(v: string): boolean {
+  const s = v.trim().toLowerCase();
+  return !(s === '' || s === '0' || s === 'no' || s === 'false' || s === 'none');
+}
+
+/** Go's strconv.Atoi for a form value (int64 range), with its error text; clients' mistakes are 400s. */
+export function atoi(v: string): number {
+  const quoted = JSON.stringify(v);
+  if (!/^[+-]?\d+$/.test(v)) throw invalidArgument(`strconv.Atoi: parsing ${quoted}: invalid syntax`);
+  const big = BigInt(v);
+  if (big > 9223372036854775807n || big < -9223372036854775808n) throw invalidArgument(`strconv.Atoi: parsing ${quoted}: value out of range`);
+  return Number(big);
 }
 
 export function commonHeaders(): Record<string, string> {
@@ -134,13 +173,13 @@ export function createApiServer(router: Router, log: Logger): http.Server {
 
 async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, socket: Socket, head: Buffer, upgrade: boolean): Promise<void> {
   for (const [k, v] of Object.entries(commonHeaders())) res.setHeader(k, v);
-  const url = new URL(req.url ?? '/', 'http://berth');
-  let path = url.pathname.replace(/\/+$/, '') || '/';
+  const url = splitTarget(req.url ?? '/');
+  let path = url.path;
   let version = API_VERSION;
   const vm = /^\/v([0-9.]+)(\/.*)$/.exec(path);
   if (vm) { version = vm[1]!; path = vm[2]!; }
   const method = req.method ?? 'GET';
-  log.debug('request', { method, path: url.pathname });
+  log.debug('request', { method, path: url.path });
   // On an upgraded connection Node leaves the body unparsed: the first
   // Content-Length bytes after the headers are the body, the rest is the stream.
   let upgradeBody: Buffer | undefined;
@@ -180,7 +219,7 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
     }
     let hijacked = false;
     const ctx: Ctx = {
-      req, res, params: found.params, query: url.searchParams, version, upgrade, head,
+      req, res, params: found.params, query: url.query, version, upgrade, head,
       versionAtLeast: (v) => compareVersions(version, v) >= 0,
       json: (status, body) => writeJson(res, status, body),
       noContent: () => { res.writeHead(204); res.end(); },
@@ -224,20 +263,20 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
         if (head.length) socket.unshift(head);
         return socket;
       },
+      // dockerd reads `all=yes`, `force=on`, `stdout=TRUE` as true: only "", 0, no, false, none are false.
       qbool: (name, dflt = false) => {
-        const v = url.searchParams.get(name);
+        const v = url.query.get(name);
         if (v === null) return dflt;
-        return v === '1' || v.toLowerCase() === 'true';
+        return boolValue(v);
       },
+      // Integers as strconv.Atoi reads them: `1.5`, `1e3`, `0x10` and out-of-range values are refused.
       qint: (name, dflt) => {
-        const v = url.searchParams.get(name);
+        const v = url.query.get(name);
         if (v === null || v === '') return dflt;
-        const n = Number(v);
-        if (!Number.isFinite(n)) throw invalidArgument(`invalid value for ${name}: ${v}`);
-        return n;
+        return atoi(v);
       },
       qjson: <T>(name: string) => {
-        const v = url.searchParams.get(name);
+        const v = url.query.get(name);
         if (v === null || v === '') return undefined;
         try { return JSON.parse(v) as T; } catch { throw invalidArgument(`invalid ${name} parameter: ${v}`); }
       },
@@ -249,8 +288,8 @@ async function dispatch(router: Router, log: Logger, req: IncomingMessage, res: 
     }
   } catch (err) {
     const status = statusOf(err);
-    if (status >= 500) log.error('handler failed', { method, path: url.pathname, err: messageOf(err) });
-    else log.debug('request refused', { method, path: url.pathname, status, err: messageOf(err) });
+    if (status >= 500) log.error('handler failed', { method, path: url.path, err: messageOf(err) });
+    else log.debug('request refused', { method, path: url.path, status, err: messageOf(err) });
     if (res.headersSent) {
       // Streaming already began: there is no way to send a status; end the stream.
       if (!res.writableEnded) res.end();

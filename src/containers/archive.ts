@@ -108,6 +108,10 @@ const errnoText = (err: unknown) => (err as Error).message.replace(/^[A-Z]+: /, 
 /** Errors leaving this module name container paths only: errno errors lose their host paths. */
 function hideHostPaths(err: unknown): never {
   const e = err as NodeJS.ErrnoException & { kind?: string };
+  // A path= with a component past NAME_MAX (or a whole path past PATH_MAX) is the client's mistake: a 400.
+  if (e && e.kind === undefined && [e.code, (e.cause as NodeJS.ErrnoException | undefined)?.code].includes('ENAMETOOLONG')) {
+    throw invalidArgument('file name too long', err);
+  }
   if (e && e.kind === undefined && typeof e.errno === 'number') throw new Error(`${e.syscall ?? 'filesystem'}: ${errnoText(e)}`, { cause: err });
   throw err;
 }

@@ -532,7 +532,11 @@ export function parseTimeArg(s: string, now: Date = new Date()): number {
   if (value === '') throw fail();
   const d = value !== '0' ? parseDuration(value) : null;
   if (d !== null) return Math.floor((now.getTime() - d) / 1000);
-  if (/^\d+(\.\d+)?$/.test(value)) return parseFloat(value);
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    // moby's parseTimestamp: the seconds are a strconv.ParseInt(…, 64); 99999999999999999999 is refused.
+    if (BigInt(value.split('.')[0]!) > 9223372036854775807n) throw fail();
+    return parseFloat(value);
+  }
   const m = /^(\d{4})-(\d\d)-(\d\d)(?:T(\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?)?)?(Z|z|[+-]\d\d:\d\d)?$/.exec(value);
   if (!m) throw fail();
   const [, y, mo, da, h = '0', mi = '0', se = '0', frac, zone] = m;

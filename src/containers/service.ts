@@ -618,7 +618,8 @@ export class ContainerService {
     if (rec.State.Status === 'paused') await this.d.runtime.resume(rec.Id).catch(() => undefined);
     await this.d.runtime.kill(rec.Id, sig).catch(() => undefined);
     this.d.events('container', 'kill', rec.Id, { image: rec.Image, name: rec.Name, signal: String(sig) });
-    if (timeout < 0) await exited;
+    // A timeout past setTimeout's range (~24.8 days) would fire at once and SIGKILL: wait like t=-1 instead.
+    if (timeout < 0 || timeout * 1000 > 2_147_483_647) await exited;
     else {
       const t = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), timeout * 1000).unref())]);
       if (!t) {

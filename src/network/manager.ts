@@ -291,6 +291,8 @@ export class NetworkManager {
 
   async prune(filters: Record<string, string[]> = {}): Promise<{ NetworksDeleted: string[] }> {
     for (const k of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+    // A bad until= is refused before anything is looked at, as dockerd does, even when nothing could be pruned.
+    if (filters.until?.length) untilMs(filters.until[0]!);
     const used = this.activeNetworks();
     const deleted: string[] = [];
     for (const n of this.store.networks()) {

@@ -64,6 +64,8 @@ function rfc3339Local(d: Date): string {
 /** Validate a local volume name as Docker's local driver does; returns the error message or null. */
 export function checkVolumeName(name: string): string | null {
   if (name.length === 1) return 'volume name is too short, names should be at least two alphanumeric characters';
+  // The name is one directory name under volumes/: past NAME_MAX, mkdir fails with ENAMETOOLONG (a 500 in dockerd).
+  if (name.length > 255) return 'volume name is too long, names should be at most 255 characters';
   if (!NAME_RE.test(name)) {
     return `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`;
   }

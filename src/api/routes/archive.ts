@@ -23,6 +23,8 @@ function pathParam(ctx: Ctx): string {
   const path = ctx.query.get('path');
   // dockerd's own wording (sic: no space before "cannot").
   if (!path) throw invalidArgument("bad parameter: pathcannot be empty");
+  // No file name holds a NUL; Node's fs would throw a TypeError (a 500) on one.
+  if (path.includes('\0')) throw invalidArgument(`invalid path ${JSON.stringify(path)}: contains a NUL byte`);
   return path;
 }
 

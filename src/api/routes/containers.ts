@@ -7,7 +7,7 @@ import { invalidArgument, conflict, notFound, notImplemented, type Logger } from
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
-import type { Router, Ctx } from '../server.js';
+import { atoi, type Router, type Ctx } from '../server.js';
 import { frame } from '../stdcopy.js';
 import { parseFilters, matchLabels, boolFilter, type Filters } from '../filters.js';
 
@@ -126,6 +126,20 @@ function portSpecs(name: string, values: string[]): string[] {
   return out;
 }
 
+/**
+ * h= and w= of a resize: both required, as dockerd's strconv.Atoi of an absent value fails. A terminal's
+ * size is an unsigned short (struct winsize): a negative or larger value would wrap in the ioctl, so it
+ * is refused here rather than handed to the runtime.
+ */
+function ttySize(ctx: Ctx): [number, number] {
+  const dim = (name: string) => {
+    const n = ctx.qint(name) ?? atoi(ctx.query.get(name) ?? '');
+    if (n < 0 || n > 65535) throw invalidArgument(`invalid ${name === 'h' ? 'height' : 'width'} ${n}: must be between 0 and 65535`);
+    return n;
+  };
+  return [dim('h'), dim('w')];
+}
+
 export function containerRoutes(r: Router, be: ContainersBackend): void {
   const svc = be.containers;
 
@@ -177,9 +191,10 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   });
 
   r.post('/containers/{id}/stop', async (ctx) => {
-    const t = ctx.query.get('t') ?? ctx.query.get('timeout');
+    // t= is strconv.Atoi'd before anything happens (`t=abc`, `t=1.5` are refused, nothing is stopped).
+    const timeout = ctx.query.get('t') ? ctx.qint('t') : ctx.qint('timeout');
     try {
-      await svc.stop(ctx.params.id!, { timeout: t === null || t === '' ? undefined : Number(t), signal: ctx.query.get('signal') ?? undefined });
+      await svc.stop(ctx.params.id!, { timeout, signal: ctx.query.get('signal') ?? undefined });
     } catch (err) {
       if ((err as { kind?: string }).kind === 'NotModified') { ctx.res.writeHead(304); ctx.res.end(); return; }
       throw err;
@@ -188,8 +203,7 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   });
 
   r.post('/containers/{id}/restart', async (ctx) => {
-    const t = ctx.query.get('t');
-    await svc.restart(ctx.params.id!, { timeout: t === null || t === '' ? undefined : Number(t), signal: ctx.query.get('signal') ?? undefined });
+    await svc.restart(ctx.params.id!, { timeout: ctx.qint('t'), signal: ctx.query.get('signal') ?? undefined });
     ctx.noContent();
   });
 
@@ -206,7 +220,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   r.post('/containers/{id}/rename', (ctx) => { svc.rename(ctx.params.id!, ctx.query.get('name') ?? ''); ctx.noContent(); });
 
   r.post('/containers/{id}/resize', async (ctx) => {
-    await svc.resize(ctx.params.id!, ctx.qint('h', 0)!, ctx.qint('w', 0)!);
+    const [h, w] = ttySize(ctx);
+    await svc.resize(ctx.params.id!, h, w);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
     ctx.res.end();
   });
@@ -398,7 +413,8 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
   });
 
   r.post('/exec/{id}/resize', async (ctx) => {
-    await svc.execResize(ctx.params.id!, ctx.qint('h', 0)!, ctx.qint('w', 0)!);
+    const [h, w] = ttySize(ctx);
+    await svc.execResize(ctx.params.id!, h, w);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
     ctx.res.end();
   });

@@ -61,7 +61,10 @@ export function systemRoutes(r: Router, be: SystemBackend): void {
       const unsubscribe = be.events.subscribe(send);
       const done = () => { unsubscribe(); resolve(); };
       ctx.req.socket.on('close', done);
-      if (until !== undefined) setTimeout(() => { done(); ctx.res.end(); }, (until - now) * 1000).unref();
+      // An until= beyond setTimeout's range (~24.8 days) would fire at once (Node clamps it to 1 ms):
+      // such a stream simply runs until the client leaves.
+      const wait = until === undefined ? Infinity : (until - now) * 1000;
+      if (wait <= 2_147_483_647) setTimeout(() => { done(); ctx.res.end(); }, wait).unref();
     });
     if (!ctx.res.writableEnded) ctx.res.end();
   });
