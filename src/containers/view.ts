@@ -1,6 +1,10 @@
 // The Docker API's JSON shapes for containers: inspect, list items, human status.
 import type { ContainerRecord } from './types.js';
 import { healthSuffix, healthView } from './health.js';
+import { cgroupVersion } from '../runtime/index.js';
+
+/** dockerd stores the effective cgroupns mode at create: "private" on a cgroup v2 host, else "host" (daemon_unix.go). */
+let defaultCgroupns: string | undefined;
 
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -172,6 +176,7 @@ function hostConfigView(hc: Record<string, any>) {
   const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(hc)) if (v !== undefined) out[k] = v;
   if (!out.ShmSize) out.ShmSize = 67108864;
+  if (!out.CgroupnsMode) out.CgroupnsMode = defaultCgroupns ??= cgroupVersion() === 2 ? 'private' : 'host';
   return out;
 }
 

@@ -316,7 +316,10 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     Name: os.hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: SERVER_VERSION,
     Runtimes: { [rt.name]: { path: rt.path } }, DefaultRuntime: rt.name, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
-    InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+    InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'],
+    // dockerd 28 always sends these (no omitempty): CDISpecDirs as [] when none (promoteNil in daemon/info.go);
+    // FirewallBackend names what programs the NAT rules — berth writes nftables tables itself.
+    FirewallBackend: { Driver: 'nftables' }, CDISpecDirs: [], Warnings: [],
   };
 }
 
