@@ -165,6 +165,10 @@ function walk(schema0: Schema, value: unknown, where: string, owner: string, out
       // An inline property schema's own name, if any, else the enclosing key names it.
       walk(ps, obj[prop], `${where}.${prop}`, key, out);
     }
+    // Keys the swagger does not know are allowed (dockerd has a few too) but listed under AUDIT_EXTRA=1.
+    if (process.env.AUDIT_EXTRA && schema.properties && !schema.additionalProperties) {
+      for (const k of Object.keys(obj)) if (!(k in schema.properties)) console.log(`extra: ${where}.${k} (${typeName})`);
+    }
     if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
       for (const [k, v] of Object.entries(obj)) {
         if (schema.properties && k in schema.properties) continue;
@@ -227,6 +231,8 @@ before(async () => {
   ids.exited = await ok(['run', '--name', 'auditexit', '-p', '18081:80', '-v', `${bind}:/host`, 'busybox', 'sh', '-c', 'echo out; exit 3']).catch(() => '');
   ids.exited = await ok(['inspect', '-f', '{{.Id}}', 'auditexit']);
   ids.created = await ok(['create', '--name', 'auditcreated', 'busybox', 'true']);
+  ids.hostnet = await ok(['run', '-d', '--name', 'audithost', '--network', 'host', '--init', '--privileged', 'busybox', 'sleep', '300']);
+  ids.nonet = await ok(['create', '--name', 'auditnone', '--network', 'none', '--user', '1:1', '-w', '/tmp', '--entrypoint', 'sh', 'busybox']);
   // An exec that ran to its end, and one still running.
   const ex = await d.api('POST', `/containers/${ids.running}/exec`, { Cmd: ['sh', '-c', 'exit 2'], AttachStdout: true, AttachStderr: true });
   assert.equal(ex.status, 201);
@@ -266,9 +272,9 @@ test('GET /info, /version, /system/df', async () => {
 
 test('GET /containers/json?all=1&size=1 and /containers/{id}/json?size=1 for running, exited and created containers', async () => {
   const list = await get('/containers/json?all=1&size=1');
-  assert.equal(list.length, 3);
+  assert.equal(list.length, 5);
   report('/containers/json', audit('/containers/json', list));
-  for (const which of ['running', 'exited', 'created']) {
+  for (const which of ['running', 'exited', 'created', 'hostnet', 'nonet']) {
     const body = await get(`/containers/${ids[which]}/json?size=1`);
     report(`inspect ${which}`, audit('/containers/{id}/json', body, `inspect(${which})`));
   }
@@ -341,7 +347,13 @@ test('null and [] where dockerd sends them', async () => {
   const created = await get(`/containers/${ids.created}/json`);
   assert.equal(created.ExecIDs, null, 'ExecIDs: nil slice until an exec exists (container.go ContainerJSONBase)');
   assert.deepEqual(created.Mounts, [], 'Mounts: GetMountPoints makes an empty slice');
-  assert.deepEqual(created.HostConfig.CgroupnsMode === 'host' || created.HostConfig.CgroupnsMode === 'private', true);
+  assert.ok(['host', 'private'].includes(created.HostConfig.CgroupnsMode), 'the effective mode, never ""');
+  assert.equal(created.HostConfig.PidsLimit, null, 'no --pids-limit: nil (postContainersCreate drops <= 0)');
+  // A created container already lists the network it will join, with zero endpoint fields.
+  assert.deepEqual(Object.keys(created.NetworkSettings.Networks), ['bridge']);
+  assert.equal(created.NetworkSettings.Networks.bridge.NetworkID, '');
+  assert.equal(created.NetworkSettings.Networks.bridge.DNSNames, null);
+  assert.deepEqual(Object.keys((await get(`/containers/${ids.nonet}/json`)).NetworkSettings.Networks), ['none']);
   const running = await get(`/containers/${ids.running}/json`);
   // A finished exec leaves ExecIDs (monitor.go deletes it from the container's exec store) but stays inspectable.
   assert.deepEqual(running.ExecIDs, [ids.execRunning]);
@@ -359,6 +371,10 @@ test('null and [] where dockerd sends them', async () => {
   assert.deepEqual(hist[0].Tags, ['audit/built:1']);
   assert.equal(hist[1].Tags, null, '<missing> history entries have nil Tags');
   assert.equal((await get('/volumes')).Warnings, null, 'ListResponse.Warnings: nil');
+  const nets = await get('/networks');
+  assert.deepEqual(nets.find((n: any) => n.Name === 'auditnet').Containers, {}, 'the list has no endpoints from API 1.28 on');
+  assert.deepEqual(Object.keys((await get('/networks/auditnet')).Containers), [ids.running]);
+  assert.equal(Object.keys((await get('/v1.27/networks')).find((n: any) => n.Name === 'auditnet').Containers).length, 1);
 });
 
 test('docker CLI: inspect, ps, info, system df -v, network and volume inspect print no template errors', async () => {
@@ -389,6 +405,8 @@ test('docker CLI: inspect, ps, info, system df -v, network and volume inspect pr
     ['image', 'inspect', '-f', '{{.Config.ExposedPorts}} {{.Config.Healthcheck.Test}} {{.RootFS.Layers}} {{.Metadata.LastTagTime}}', 'audit/built:1'],
     ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.tier}} {{len .Containers}}', 'auditnet'],
     ['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Labels.tier}} {{.Scope}}', 'auditvol'],
+    ['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}} {{.HostConfig.PidsLimit}}', 'auditcreated'],
+    ['ps', '-a', '--filter', 'status=created', '--format', '{{.Networks}} {{.Ports}} {{.Mounts}}'],
   ];
   const failures: string[] = [];
   for (const args of runs) {
