@@ -126,6 +126,9 @@ export class ContainerService {
       for (let i = 1; this.store.byName(name) && i < 20; i++) name = randomName(i);
     }
     validateHostConfig(hostConfig);
+    // 0 and negative pid limits mean "unlimited", which dockerd stores as no limit: inspect shows null
+    // (moby container_routes.go postContainersCreate); only `update` stores an explicit 0.
+    if (typeof hostConfig.PidsLimit === 'number' && hostConfig.PidsLimit <= 0) hostConfig.PidsLimit = null;
     checkNetworkConflicts(config, hostConfig, networkingConfig);
     this.d.spec.validate?.(hostConfig);
     if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"

@@ -1,6 +1,10 @@
 // The Docker API's JSON shapes for containers: inspect, list items, human status.
 import type { ContainerRecord } from './types.js';
 import { healthSuffix, healthView } from './health.js';
+import { cgroupVersion } from '../runtime/index.js';
+
+/** dockerd stores the effective cgroupns mode at create: "private" on a cgroup v2 host, else "host" (daemon_unix.go). */
+let defaultCgroupns: string | undefined;
 
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -69,7 +73,31 @@ function stateView(rec: ContainerRecord) {
   };
 }
 
-export function networkSettings(rec: ContainerRecord, endpoints: Record<string, any>, sandboxKey?: string) {
+/**
+ * The networks a container that never started will join. dockerd records them at create time
+ * (daemon/container_operations.go updateContainerNetworkSettings): the network mode's network, or the
+ * NetworkingConfig's, each as an EndpointSettings with only the requested fields set, the rest zero —
+ * so `inspect` of a created container already shows `.NetworkSettings.Networks.bridge`.
+ */
+export function plannedEndpoints(rec: ContainerRecord, endpoints: Record<string, any>): Record<string, any> {
+  const mode: string = rec.HostConfig.NetworkMode || 'bridge';
+  if (Object.keys(endpoints).length || !rec.State.StartedAt.startsWith('0001') || mode.startsWith('container:') || rec.Config.NetworkDisabled) return endpoints;
+  const configured: Record<string, any> = rec.NetworkingConfig?.EndpointsConfig ?? {};
+  const names = Object.keys(configured).length ? Object.keys(configured) : [mode];
+  const out: Record<string, any> = {};
+  for (const key of names) {
+    const ep = configured[key] ?? {};
+    out[key === 'default' ? 'bridge' : key] = {
+      IPAMConfig: ep.IPAMConfig ?? null, Links: ep.Links ?? null, Aliases: ep.Aliases ?? null, MacAddress: ep.MacAddress ?? '',
+      DriverOpts: ep.DriverOpts ?? null, GwPriority: ep.GwPriority ?? 0, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
+      IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+    };
+  }
+  return out;
+}
+
+export function networkSettings(rec: ContainerRecord, endpoints0: Record<string, any>, sandboxKey?: string) {
+  const endpoints = plannedEndpoints(rec, endpoints0);
   const primary = endpoints.bridge ?? Object.values(endpoints)[0] ?? {};
   const isDefaultBridge = !!endpoints.bridge;
   return {
@@ -172,6 +200,7 @@ function hostConfigView(hc: Record<string, any>) {
   const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(hc)) if (v !== undefined) out[k] = v;
   if (!out.ShmSize) out.ShmSize = 67108864;
+  if (!out.CgroupnsMode) out.CgroupnsMode = defaultCgroupns ??= cgroupVersion() === 2 ? 'private' : 'host';
   return out;
 }
 
@@ -189,7 +218,7 @@ export function listView(rec: ContainerRecord, endpoints: Record<string, any>, n
     State: rec.State.Status,
     Status: humanStatus(rec, now),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode ?? 'bridge' },
-    NetworkSettings: { Networks: endpoints },
+    NetworkSettings: { Networks: plannedEndpoints(rec, endpoints) },
     Mounts: rec.Mounts.map(mountView),
   };
 }

@@ -17,7 +17,7 @@ import * as runtime from '../runtime/index.js';
 import * as sys from '../sys/index.js';
 import { VolumeStore } from '../volumes/index.js';
 import { NetworkManager } from '../network/index.js';
-import { ContainerService, ContainerArchive, listView, type RootfsProvider, type ImageInfo } from '../containers/index.js';
+import { ContainerService, ContainerArchive, listView, plannedEndpoints, type RootfsProvider, type ImageInfo } from '../containers/index.js';
 import { readLogs, parseTimeArg } from '../containers/logs.js';
 import {
   Router, createApiServer, containerRoutes, archiveRoutes, systemRoutes, volumeRoutes, networkRoutes, imageRoutes, buildRoutes, goArch,
@@ -238,6 +238,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     },
     disconnect: async (net, body) => {
       const c = containers.get(body.Container);
+      // A container that never started shows the networks it will join (as dockerd's does); docker-compose 1.29
+      // disconnects it from those before connecting with its aliases. Nothing is plumbed yet, so that is a no-op.
+      if (!Object.keys(network.endpoints(c.Id)).length && c.State.StartedAt.startsWith('0001')) {
+        if (network.inspect(net).Name in plannedEndpoints(c, {})) return;
+      }
       await network.disconnect(c.Id, net, { force: !!body.Force });
       await refreshNetworkFiles(c.Id);
     },
@@ -316,7 +321,10 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     Name: os.hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: SERVER_VERSION,
     Runtimes: { [rt.name]: { path: rt.path } }, DefaultRuntime: rt.name, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
-    InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+    InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'],
+    // dockerd 28 always sends these (no omitempty): CDISpecDirs as [] when none (promoteNil in daemon/info.go);
+    // FirewallBackend names what programs the NAT rules — berth writes nftables tables itself.
+    FirewallBackend: { Driver: 'nftables' }, CDISpecDirs: [], Warnings: [],
   };
 }
 

@@ -444,9 +444,15 @@ async function replayLogs(sock: Socket, be: ContainersBackend, rec: ContainerRec
   }
 }
 
+/** A stopped container's blkio_stats: Go's zero BlkioStats, whose slices (no omitempty) encode as null. */
+const EMPTY_BLKIO = {
+  io_service_bytes_recursive: null, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null,
+  io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null,
+};
+
 function emptyStats(rec: ContainerRecord) {
   return {
-    read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: {}, num_procs: 0,
+    read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: EMPTY_BLKIO, num_procs: 0,
     storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     memory_stats: {}, name: `/${rec.Name}`, id: rec.Id,

@@ -179,5 +179,8 @@ function legacyInspectFields(img: unknown, version: string, userAgent: string | 
     out.ContainerConfig ??= { ...ZERO_CONTAINER_CONFIG };
   }
   if (before(44)) out.VirtualSize ??= out.Size;
+  // Before 1.50 dockerd sends Config as a container.Config (moby v28.2.2 image_routes.go, imageInspectLegacy):
+  // every field without omitempty is there, zero-valued; from 1.50 on it is the OCI image config.
+  if (before(50)) out.Config = { ...ZERO_CONTAINER_CONFIG, ...(out.Config as Record<string, unknown> | undefined) };
   return out;
 }

@@ -14,7 +14,13 @@ export interface NetworksBackend {
 }
 
 export function networkRoutes(r: Router, be: NetworksBackend): void {
-  r.get('/networks', (ctx) => ctx.json(200, be.list(parseFilters(ctx.query.get('filters'), ['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']))));
+  r.get('/networks', (ctx) => {
+    const list = be.list(parseFilters(ctx.query.get('filters'), ['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']));
+    // From API 1.28 dockerd lists networks without their endpoints (Containers is {}; moby network_routes.go
+    // getNetworksList asks for Detailed only below 1.28): only GET /networks/{id} has them.
+    if (ctx.versionAtLeast('1.28')) for (const n of list as { Containers?: unknown }[]) n.Containers = {};
+    ctx.json(200, list);
+  });
   r.post('/networks/create', async (ctx) => ctx.json(201, await be.create(await ctx.body())));
   r.post('/networks/prune', async (ctx) => ctx.json(200, await be.prune(parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']))));
   r.get('/networks/{id}', (ctx) => ctx.json(200, be.inspect(ctx.params.id!)));

@@ -40,7 +40,12 @@ export function systemRoutes(r: Router, be: SystemBackend): void {
     });
   });
 
-  r.get('/info', async (ctx) => ctx.json(200, await be.info()));
+  r.get('/info', async (ctx) => {
+    const info = await be.info();
+    // dockerd drops these from 1.50 on and sends them as false before (moby v28.2.2 system_routes.go getInfo).
+    if (!ctx.versionAtLeast('1.50')) Object.assign(info, { BridgeNfIptables: false, BridgeNfIp6tables: false });
+    ctx.json(200, info);
+  });
   r.get('/system/df', async (ctx) => ctx.json(200, await be.df()));
 
   r.get('/events', async (ctx) => {
