@@ -4,11 +4,14 @@
 //  2. 20 containers started concurrently
 //  3. docker create for a small and a big image (the rootfs is an overlay: no copy)
 //  4. berthd idle RSS
+//  5. the daemon alone, through the Engine API from one in-process client (no docker CLI start-up):
+//     one run --rm cycle at a time, and 20 at once (started, and run to removal)
 // Usage: node bench/run.mjs [--runs N]   (needs root, a built tree, and the Debian packages from scripts/setup.sh)
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync, copyFileSync, symlinkSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
@@ -51,6 +54,43 @@ function floor(runtime) {
   }, runs);
 }
 
+/** One Engine API call over the daemon's socket (keep-alive agent): resolves with the parsed body. */
+function api(agent, sock, method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: sock, agent, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => (res.statusCode >= 300 ? reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)) : resolve(text ? JSON.parse(text) : null)));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/**
+ * What `docker run --rm --network none bench /bin/true` asks of the daemon, minus the attach: create
+ * with AutoRemove, wait?condition=removed sent before start (as the CLI does), start, the wait's answer.
+ */
+async function apiRunRm(agent, sock) {
+  const { Id } = await api(agent, sock, 'POST', '/v1.47/containers/create', { Image: 'bench', Cmd: ['/bin/true'], HostConfig: { AutoRemove: true, NetworkMode: 'none' } });
+  const waited = api(agent, sock, 'POST', `/v1.47/containers/${Id}/wait?condition=removed`);
+  await api(agent, sock, 'POST', `/v1.47/containers/${Id}/start`);
+  const r = await waited;
+  if (r.StatusCode !== 0) throw new Error(`exit ${r.StatusCode}`);
+}
+
+async function timeAsync(fn, n) {
+  const samples = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn(i);
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)], p90: samples[Math.floor(samples.length * 0.9)] };
+}
+
 async function main() {
   const sock = join(base, 'berth.sock');
   const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
@@ -76,6 +116,30 @@ async function main() {
       c.on('exit', resolve);
     })));
     const concurrent = Number(process.hrtime.bigint() - t0) / 1e6;
+    // 20 × `docker run -d` at once: the time until every CLI has returned (all 20 are running).
+    const t0d = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise((resolve) => {
+      const c = spawn('docker', ['run', '-d', '--name', `d-${i}`, '--network', 'none', 'bench', 'sleep', '600'], { env, stdio: 'ignore' });
+      c.on('exit', resolve);
+    })));
+    const concurrentDetached = Number(process.hrtime.bigint() - t0d) / 1e6;
+    spawnSync('sh', ['-c', 'docker rm -f $(docker ps -aq --filter name=d-) >/dev/null'], { env, stdio: 'ignore' });
+    // The daemon alone: the same work through the API from this process.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    await apiRunRm(agent, sock);
+    const apiOne = await timeAsync(() => apiRunRm(agent, sock), runs);
+    const t0a = process.hrtime.bigint();
+    const started = await Promise.all(Array.from({ length: 20 }, async () => {
+      const { Id } = await api(agent, sock, 'POST', '/v1.47/containers/create', { Image: 'bench', Cmd: ['sleep', '600'], HostConfig: { NetworkMode: 'none' } });
+      await api(agent, sock, 'POST', `/v1.47/containers/${Id}/start`);
+      return Id;
+    }));
+    const apiStarted = Number(process.hrtime.bigint() - t0a) / 1e6;
+    await Promise.all(started.map((id) => api(agent, sock, 'DELETE', `/v1.47/containers/${id}?force=1`)));
+    const t0r = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 20 }, () => apiRunRm(agent, sock)));
+    const apiRunRm20 = Number(process.hrtime.bigint() - t0r) / 1e6;
+    agent.destroy();
     await new Promise((r) => setTimeout(r, 2000));
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
     // Create cost against image size: the same rootfs plus one big file (BENCH_BIG_MB, default 500).
@@ -97,6 +161,10 @@ async function main() {
     const fl = results['crun run (floor)'].median ?? results['runc run (floor)'].median;
     if (fl) console.log(`berth over the floor: +${(berth.median - fl).toFixed(1)} ms (ratio ${(berth.median / fl).toFixed(2)})`);
     console.log(`20 concurrent docker run --rm: ${concurrent.toFixed(0)} ms`);
+    console.log(`20 concurrent docker run -d (until all 20 CLIs return, containers running): ${concurrentDetached.toFixed(0)} ms`);
+    console.log(`daemon alone via the API, one run --rm cycle (create, wait=removed, start; no attach): median ${apiOne.median.toFixed(1)} ms, p90 ${apiOne.p90.toFixed(1)} ms` +
+      (fl ? ` (floor + ${(apiOne.median - fl).toFixed(1)} ms)` : ''));
+    console.log(`daemon alone via the API, 20 at once: all started ${apiStarted.toFixed(0)} ms; 20 run --rm cycles ${apiRunRm20.toFixed(0)} ms`);
     console.log(`docker create, 2 MB image vs ${bigMb} MB image: median ${createTimes.bench.median.toFixed(1)} ms vs ${createTimes['bench-big'].median.toFixed(1)} ms`);
     console.log(`berthd idle RSS: ${rss.toFixed(1)} MB`);
   } finally {
