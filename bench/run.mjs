@@ -3,7 +3,8 @@
 //  1. `docker run --rm busybox /bin/true` against berthd vs `crun run` / `runc run` of the same rootfs (the floor)
 //  2. 20 containers started concurrently
 //  3. docker create for a small and a big image (the rootfs is an overlay: no copy)
-//  4. berthd idle RSS
+//  4. berthd idle RSS: 10 s after start, and 10 s after the bursts below (the daemon's idle collector
+//     runs 1.5 s after the last request, then once a second for 6 s more)
 //  5. the daemon alone, through the Engine API from one in-process client (no docker CLI start-up):
 //     one run --rm cycle at a time, and 20 at once (started, and run to removal)
 // Usage: node bench/run.mjs [--runs N]   (needs root, a built tree, and the Debian packages from scripts/setup.sh)
@@ -99,6 +100,9 @@ async function main() {
   try {
     for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));
+    const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
+    await new Promise((r) => setTimeout(r, 10_000));
+    const rssStart = rssOf();
     const rf = rootfs(join(base, 'img'));
     execFileSync('sh', ['-c', `tar -C ${rf} -c . | docker import - bench:latest`], { env, stdio: 'ignore' });
     spawnSync('docker', ['run', '--rm', '--network', 'none', 'bench', '/bin/true'], { env });
@@ -141,7 +145,9 @@ async function main() {
     const apiRunRm20 = Number(process.hrtime.bigint() - t0r) / 1e6;
     agent.destroy();
     await new Promise((r) => setTimeout(r, 2000));
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))[1]) / 1024;
+    const rssBusy = rssOf();
+    await new Promise((r) => setTimeout(r, 8000));
+    const rss = rssOf();
     // Create cost against image size: the same rootfs plus one big file (BENCH_BIG_MB, default 500).
     const bigMb = Number(process.env.BENCH_BIG_MB ?? 500);
     const big = rootfs(join(base, 'img-big'));
@@ -166,7 +172,7 @@ async function main() {
       (fl ? ` (floor + ${(apiOne.median - fl).toFixed(1)} ms)` : ''));
     console.log(`daemon alone via the API, 20 at once: all started ${apiStarted.toFixed(0)} ms; 20 run --rm cycles ${apiRunRm20.toFixed(0)} ms`);
     console.log(`docker create, 2 MB image vs ${bigMb} MB image: median ${createTimes.bench.median.toFixed(1)} ms vs ${createTimes['bench-big'].median.toFixed(1)} ms`);
-    console.log(`berthd idle RSS: ${rss.toFixed(1)} MB`);
+    console.log(`berthd idle RSS: ${rssStart.toFixed(1)} MB 10 s after start; after the bursts ${rssBusy.toFixed(1)} MB at 2 s, ${rss.toFixed(1)} MB at 10 s`);
   } finally {
     d.kill('SIGTERM');
     await new Promise((r) => d.once('exit', r));

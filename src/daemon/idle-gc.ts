@@ -28,21 +28,34 @@ function exposeGc(): Gc | undefined {
   }
 }
 
-/** Collect once after `quietMs` without a request on any of the servers. */
-export function collectWhenIdle(servers: Server[], quietMs = 1500, log?: Logger): () => void {
+/**
+ * Collect after `quietMs` without a request on any of the servers, then a few
+ * more times while it stays quiet. V8 drops the bytecode of a function only
+ * after it has gone unused through several full collections (--bytecode-old-age,
+ * 5 by default), so the code a burst compiled (the create/start/remove paths,
+ * build, pull) is only given back by the later rounds; it is compiled again,
+ * lazily, when next needed.
+ */
+export function collectWhenIdle(servers: Server[], quietMs = 1500, log?: Logger, rounds = 7, spacingMs = 1000): () => void {
   const gc = exposeGc();
   if (!gc) return () => undefined;
   let timer: NodeJS.Timeout | undefined;
+  const collect = (left: number) => {
+    timer = undefined;
+    gc();
+    mallocTrim();
+    if (left > 1) {
+      timer = setTimeout(() => collect(left - 1), spacingMs);
+      timer.unref();
+      return;
+    }
+    const m = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 1e5) / 10;
+    log?.debug('idle: collected', { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) });
+  };
   const arm = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      gc();
-      mallocTrim();
-      const m = process.memoryUsage();
-      const mb = (n: number) => Math.round(n / 1e5) / 10;
-      log?.debug('idle: collected', { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) });
-    }, quietMs);
+    timer = setTimeout(() => collect(rounds), quietMs);
     timer.unref();
   };
   for (const s of servers) s.on('request', arm).on('upgrade', arm);
