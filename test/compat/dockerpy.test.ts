@@ -151,6 +151,9 @@ ct.rename('pylife2'); ct.reload(); out['renamed'] = ct.name
 out['update'] = ct.update(mem_limit='64m', memswap_limit='128m')
 ct.reload(); out['memory'] = ct.attrs['HostConfig']['Memory']
 ct.restart(timeout=1); ct.reload(); out['restarted'] = ct.status
+# SIGTERM before the shell has set its trap would be ignored (it is pid 1): wait for a tick of the new run.
+n0 = ct.logs().count(b'tick')
+while ct.logs().count(b'tick') == n0: time.sleep(0.05)
 ct.kill(signal='SIGTERM'); out['killterm'] = ct.wait(timeout=10)['StatusCode']
 ct.start(); ct.kill(); out['kill'] = ct.wait(timeout=10)['StatusCode']
 out['logs'] = ct.logs(tail=1).decode()

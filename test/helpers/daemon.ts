@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { busyboxTar } from './fixtures.js';
 
 const execFileP = promisify(execFile);
@@ -122,17 +123,36 @@ export async function destroyDaemon(d: TestDaemon): Promise<void> {
     bridges = nets.stdout.split('\n').filter(Boolean).map((id) => `br-${id.slice(0, 12)}`);
   } catch { /* daemon may be down */ }
   await d.stop();
+  // A daemon that was killed (crash tests) cannot list its networks: their bridges are in its database.
+  bridges.push(...bridgesInDb(d.dataRoot));
   await execFileP('sh', ['-c', `grep ' ${d.dataRoot}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]).catch(() => undefined);
   // berthd leaves its bridges and nft table behind on exit (as dockerd leaves docker0); a test
   // daemon's must go, or their subnets exhaust the address pools of every later daemon on the host.
   try {
     const { bridge } = JSON.parse(readFileSync(join(d.dataRoot, '..', 'daemon.json'), 'utf8')) as { bridge?: string };
     if (bridge) {
-      for (const b of [bridge, ...bridges]) await execFileP('ip', ['link', 'del', b]).catch(() => undefined);
+      for (const b of new Set([bridge, ...bridges])) await execFileP('ip', ['link', 'del', b]).catch(() => undefined);
       await execFileP('nft', ['delete', 'table', 'ip', bridge.replace(/[^A-Za-z0-9_-]/g, '_')]).catch(() => undefined);
     }
   } catch { /* no config written */ }
   // berthd keeps its bridge and firewall table across restarts, as dockerd keeps docker0; a test daemon's go with it.
   await execFileP('sh', ['-c', `ip link del ${d.bridge} 2>/dev/null; nft delete table ip ${d.bridge} 2>/dev/null; true`]).catch(() => undefined);
   rmSync(join(d.dataRoot, '..'), { recursive: true, force: true });
+}
+
+/** The Linux bridges of the user networks a (stopped) daemon recorded in its database. */
+function bridgesInDb(dataRoot: string): string[] {
+  const file = join(dataRoot, 'berth.db');
+  if (!existsSync(file)) return [];
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT bridge FROM network_networks WHERE builtin = 0 AND driver = 'bridge'").all() as { bridge: string }[])
+        .map((r) => r.bridge).filter(Boolean);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return [];
+  }
 }
