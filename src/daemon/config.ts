@@ -35,7 +35,7 @@ Options:
       --exec-root string       Root directory for execution state files (default "/run/berth")
   -H, --host list              Daemon socket to connect to (default unix:///run/berth/berth.sock)
   -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
-      --runtime string         OCI runtime: crun, runc or a path (default: the first that works)
+      --runtime string         Default OCI runtime for containers: a name or a path (default: the first of crun, runc that works)
   -v, --version                Print version information and quit
   -h, --help                   Print usage
 `;
