@@ -35,7 +35,10 @@ export interface AttachStreams {
 export interface ExitStatus { exitCode: number; oomKilled: boolean; finishedAt: Date }
 
 export interface RuntimeDriver {
-  create(id: string, opts: { bundleDir: string; spec: object; logPath: string; tty: boolean; openStdin: boolean; stdinOnce: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
+  /** `runtime`: the container's HostConfig.Runtime (empty: the daemon's default). */
+  create(id: string, opts: { bundleDir: string; spec: object; logPath: string; tty: boolean; openStdin: boolean; stdinOnce: boolean; logSizeMax?: number; runtime?: string }): Promise<{ pid: number }>;
+  /** The effective runtime name for a container asking for `name`; throws for one the daemon does not have. */
+  resolveRuntime?(name: string | undefined): string;
   start(id: string): Promise<void>;
   kill(id: string, signal: number | string, opts?: { all?: boolean }): Promise<void>;
   pause(id: string): Promise<void>;

@@ -129,6 +129,9 @@ export class ContainerService {
     // 0 and negative pid limits mean "unlimited", which dockerd stores as no limit: inspect shows null
     // (moby container_routes.go postContainersCreate); only `update` stores an explicit 0.
     if (typeof hostConfig.PidsLimit === 'number' && hostConfig.PidsLimit <= 0) hostConfig.PidsLimit = null;
+    // --runtime: one the daemon has; inspect shows the effective name (the default when none is named), as dockerd does.
+    if (this.d.runtime.resolveRuntime) hostConfig.Runtime = this.d.runtime.resolveRuntime(hostConfig.Runtime || undefined);
+    else if (hostConfig.Runtime && !['runc', 'crun', 'io.containerd.runc.v2'].includes(hostConfig.Runtime)) throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
     checkNetworkConflicts(config, hostConfig, networkingConfig);
     this.d.spec.validate?.(hostConfig);
     if (typeof config.StopSignal === 'string' && config.StopSignal) signalNumber(config.StopSignal); // "Invalid signal: X"
@@ -338,7 +341,7 @@ export class ContainerService {
       // without a TTY (moby container/stream/attach.go).
       const { pid } = await this.d.runtime.create(id, {
         bundleDir: dir, spec, logPath: rec.LogPath, tty: !!cfg.Tty, openStdin: !!cfg.OpenStdin, stdinOnce: !!cfg.StdinOnce && !cfg.Tty,
-        logSizeMax: logMax,
+        logSizeMax: logMax, runtime: hc.Runtime || undefined,
       });
       // Attach everyone who asked before start, so no early output is lost.
       const sessions = this.pendingAttach.get(id) ?? [];
@@ -1081,8 +1084,6 @@ function validateHostConfig(hc: Record<string, any>): void {
   if (ipc && !['host', 'private', 'shareable', 'none'].includes(ipc) && !/^container:.+/.test(ipc)) throw invalidArgument(`invalid IPC mode: ${ipc}`);
   checkCpuset(hc.CpusetCpus);
   if (hc.Isolation && hc.Isolation !== 'default') throw invalidArgument(`invalid isolation '${hc.Isolation}' on linux`);
-  // Runtimes: the OCI runtimes berthd drives (whichever it picked, it answers to Docker's names too).
-  if (hc.Runtime && !['runc', 'crun', 'io.containerd.runc.v2'].includes(hc.Runtime)) throw invalidArgument(`unknown or invalid runtime name: ${hc.Runtime}`);
   if (hc.StorageOpt && Object.keys(hc.StorageOpt).length) {
     throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   }

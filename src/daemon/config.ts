@@ -9,6 +9,8 @@ export interface DaemonConfig {
   configFile: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   runtime?: string;
+  /** daemon.json `runtimes`: name → { path, runtimeArgs } (checked when the daemon starts, in runtime/). */
+  runtimes?: Record<string, { path?: string; runtimeArgs?: string[]; runtimeType?: string; options?: Record<string, unknown> }>;
   registryMirrors: string[];
   insecureRegistries: string[];
   maxConcurrentDownloads: number;
@@ -33,7 +35,7 @@ Options:
       --exec-root string       Root directory for execution state files (default "/run/berth")
   -H, --host list              Daemon socket to connect to (default unix:///run/berth/berth.sock)
   -l, --log-level string       Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
-      --runtime string         OCI runtime: crun, runc or a path (default: the first that works)
+      --runtime string         Default OCI runtime for containers: a name or a path (default: the first of crun, runc that works)
   -v, --version                Print version information and quit
   -h, --help                   Print usage
 `;
@@ -66,6 +68,10 @@ export function parseArgs(argv: string[]): { config: DaemonConfig; help?: boolea
   if (Array.isArray(file.hosts)) cfg.hosts = file.hosts.map(String);
   if (file['log-level']) cfg.logLevel = file['log-level'];
   if (file['default-runtime']) cfg.runtime = String(file['default-runtime']);
+  if (file.runtimes !== undefined) {
+    if (!file.runtimes || typeof file.runtimes !== 'object' || Array.isArray(file.runtimes)) throw invalidArgument('runtimes must be an object of name: {"path": ..., "runtimeArgs": [...]}');
+    cfg.runtimes = file.runtimes;
+  }
   if (Array.isArray(file['registry-mirrors'])) cfg.registryMirrors = file['registry-mirrors'].map(String);
   if (Array.isArray(file['insecure-registries'])) cfg.insecureRegistries = file['insecure-registries'].map(String);
   if (file['max-concurrent-downloads']) cfg.maxConcurrentDownloads = Number(file['max-concurrent-downloads']);

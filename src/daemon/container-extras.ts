@@ -14,9 +14,12 @@ import type { LiveResources } from '../containers/index.js';
  * `update --resources FILE` (both crun and runc take an OCI LinuxResources
  * document there, so flag spellings do not matter).
  */
-export function runtimeUpdater(runtimePath: string, runtimeRoot: string, tmpDir: string, pidOf?: (id: string) => number) {
-  const crun = /crun$/.test(runtimePath);
+export function runtimeUpdater(
+  runtimeOf: (id: string) => Promise<{ path: string; root: string; args: string[] }>, tmpDir: string, pidOf?: (id: string) => number,
+) {
   return async (id: string, r: LiveResources): Promise<void> => {
+    const { path: runtimePath, root: runtimeRoot, args: runtimeArgs } = await runtimeOf(id);
+    const crun = /crun$/.test(runtimePath);
     // crun 1.8 cannot lift a pids limit (0 leaves it, -1 is refused): berthd writes "max" itself after.
     const liftPids = crun && r.pidsLimit !== undefined && r.pidsLimit <= 0;
     const doc: Record<string, any> = {};
@@ -32,7 +35,7 @@ export function runtimeUpdater(runtimePath: string, runtimeRoot: string, tmpDir:
     await writeFile(file, JSON.stringify(doc));
     try {
       await new Promise<void>((resolve, reject) => {
-        execFile(runtimePath, ['--root', runtimeRoot, 'update', '--resources', file, id], { timeout: 30_000 }, (err, _out, stderr) => {
+        execFile(runtimePath, [...runtimeArgs, '--root', runtimeRoot, 'update', '--resources', file, id], { timeout: 30_000 }, (err, _out, stderr) => {
           if (!err) return resolve();
           // The runtime's own last line is the useful part.
           const line = String(stderr).trim().split('\n').pop() ?? '';

@@ -50,8 +50,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
 
   // crun refuses hybrid cgroup hosts whose v2 mount holds a controller: move it to its own v1 hierarchy.
   await runtime.prepareHost({ log }).catch((err) => log.warn('could not prepare cgroups for crun', { err }));
-  const rt = await runtime.selectRuntime({ configured: cfg.runtime, log });
-  const driver = new runtime.ConmonDriver({ runtime: rt, execRoot: join(cfg.execRoot, 'runtime'), log });
+  // Every working runtime (and daemon.json's); each container runs under the one it names.
+  const rt = await runtime.loadRuntimes({ configured: cfg.runtimes, defaultRuntime: cfg.runtime, log });
+  const driver = new runtime.RuntimeDispatcher(rt, { execRoot: join(cfg.execRoot, 'runtime'), log });
 
   const volumes = new VolumeStore({ db, root: join(cfg.dataRoot, 'volumes'), log, events });
   const network = new NetworkManager({
@@ -99,8 +100,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       remove: (name) => volumes.remove(name, {}),
     },
     network: networkPlumbing(network),
-    // The conmon driver keeps the runtime's state under <exec-root>/runtime/runtime-state.
-    updateResources: runtimeUpdater(rt.path, join(cfg.execRoot, 'runtime', 'runtime-state'), cfg.execRoot, (id) => containers.get(id).State.Pid),
+    // `update` goes to the container's own runtime and state root.
+    updateResources: runtimeUpdater((id) => driver.runtimeOf(id), cfg.execRoot, (id) => containers.get(id).State.Pid),
   });
   // SizeRw is the container's upper layer; SizeRootFs adds the image's layers.
   const diskUsage = async (id: string) => {
@@ -300,7 +301,7 @@ async function listen(server: Server, host: string, log: Logger): Promise<void> 
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), m[1] || '127.0.0.1', () => resolve()); });
 }
 
-function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, containers: ContainerService, images: ImageStore) {
+function infoView(cfg: DaemonConfig, rt: runtime.RuntimeTable, containers: ContainerService, images: ImageStore) {
   const list = containers.list();
   const count = (s: string) => list.filter((c) => c.State.Status === s).length;
   return {
@@ -319,7 +320,7 @@ function infoView(cfg: DaemonConfig, rt: { name: string; path: string }, contain
     NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: cfg.dataRoot,
     HttpProxy: process.env.HTTP_PROXY ?? '', HttpsProxy: process.env.HTTPS_PROXY ?? '', NoProxy: process.env.NO_PROXY ?? '',
     Name: os.hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: SERVER_VERSION,
-    Runtimes: { [rt.name]: { path: rt.path } }, DefaultRuntime: rt.name, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    Runtimes: rt.info(), DefaultRuntime: rt.defaultName, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' },
     InitCommit: { ID: '' }, SecurityOptions: ['name=seccomp,profile=builtin'],
     // dockerd 28 always sends these (no omitempty): CDISpecDirs as [] when none (promoteNil in daemon/info.go);

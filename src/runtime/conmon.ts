@@ -5,7 +5,8 @@
 // killed -9) can query, attach to, kill and wait for containers an earlier
 // one created:
 //
-//   <execRoot>/runtime-state/        --root of crun/runc
+//   <execRoot>/runtimes/<name>/      --root of the runtime <name> (see runtimes.ts)
+//   <execRoot>/runtime-state/        --root before runtimes had their own (containers of an older berthd)
 //   <execRoot>/<id>/state.json       what create() was told (bundle, log, tty, cgroup)
 //   <execRoot>/<id>/pidfile          container pid (written by the runtime)
 //   <execRoot>/<id>/conmon.pid       conmon's pid
@@ -16,7 +17,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, stat, open, readdir, unlink } from 'node:fs/promises';
 import { constants as fsc, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { constants as osc } from 'node:os';
 import { Socket as NetSocket, type Socket } from 'node:net';
@@ -76,7 +77,10 @@ interface ContainerState {
   openStdin: boolean;
   stdinOnce: boolean;
   cgroupsPath?: string;
-  runtime: { name: string; path: string };
+  /** The runtime that created it, recorded before conmon runs `<runtime> create`: every later call uses the same one. */
+  runtime: { name: string; path: string; args?: string[] };
+  /** Its --root; absent in state written by an older berthd, which used <execRoot>/runtime-state. */
+  runtimeRoot?: string;
   created: string;
   /** The nofile limit asked for when config.json holds a lifted one (see liftLowNofile). */
   nofile?: { soft: number; hard: number };
@@ -85,7 +89,7 @@ interface ContainerState {
 interface SyncMessage { data: number; message?: string }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const RESERVED = new Set(['runtime-state']);
+const RESERVED = new Set(['runtime-state', 'runtimes']);
 
 /** 127 for "command not found", 126 for "cannot execute", as Docker reports failed starts. */
 export function exitCodeForStartError(message: string): number | undefined {
@@ -162,7 +166,10 @@ class SyncReader {
 }
 
 export interface ConmonDriverOptions {
-  runtime: { name: string; path: string };
+  /** `args` go before every subcommand (daemon.json `runtimeArgs`). */
+  runtime: { name: string; path: string; args?: string[] };
+  /** The runtime's --root (default <execRoot>/runtime-state). */
+  runtimeRoot?: string;
   conmonPath?: string;
   /** Where state lives (/run/berth). */
   execRoot: string;
@@ -174,10 +181,15 @@ export interface ConmonDriverOptions {
 }
 
 export class ConmonDriver {
-  readonly runtime: { name: string; path: string };
+  readonly runtime: { name: string; path: string; args?: string[] };
   private readonly conmonPath: string;
   private readonly execRoot: string;
-  private readonly runtimeRoot: string;
+  readonly runtimeRoot: string;
+  private readonly runtimeArgs: string[];
+  /** crun's binary: its seccomp annotation applies. */
+  private readonly isCrun: boolean;
+  /** crun with its own flags only: the in-process shortcuts (exec.fifo, status file) know where its state is. */
+  private readonly crunShortcuts: boolean;
   private readonly log: Logger;
   private readonly conmonLogLevel: string;
   private readonly timeoutMs: number;
@@ -187,7 +199,10 @@ export class ConmonDriver {
     this.runtime = opts.runtime;
     this.conmonPath = opts.conmonPath ?? 'conmon';
     this.execRoot = opts.execRoot;
-    this.runtimeRoot = join(opts.execRoot, 'runtime-state');
+    this.runtimeRoot = opts.runtimeRoot ?? join(opts.execRoot, 'runtime-state');
+    this.runtimeArgs = opts.runtime.args ?? [];
+    this.isCrun = basename(opts.runtime.path) === 'crun';
+    this.crunShortcuts = this.isCrun && this.runtimeArgs.length === 0;
     this.log = opts.log ?? silentLogger;
     this.conmonLogLevel = opts.conmonLogLevel ?? 'error';
     this.timeoutMs = opts.timeoutMs ?? 60_000;
@@ -235,6 +250,7 @@ export class ConmonDriver {
       '--full-attach', '--socket-dir-path', o.dir,
       '-l', o.logArg, '--log-level', this.conmonLogLevel,
       '--conmon-pidfile', join(o.dir, 'conmon.pid'),
+      ...this.runtimeArgs.flatMap((a) => ['--runtime-arg', a]),
       '--runtime-arg', `--root=${this.runtimeRoot}`,
     ];
   }
@@ -272,14 +288,14 @@ export class ConmonDriver {
     await mkdir(this.runtimeRoot, { recursive: true });
     const spec: OciSpec = { ...o.spec, process: o.spec.process ? { ...o.spec.process, terminal: o.tty } : o.spec.process };
     // crun would compile the seccomp section again for every create and exec.
-    const bpf = this.runtime.name === 'crun' && spec.linux?.seccomp ? precompiledSeccomp(spec.linux.seccomp) : undefined;
+    const bpf = this.isCrun && spec.linux?.seccomp ? precompiledSeccomp(spec.linux.seccomp) : undefined;
     if (bpf) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
     const lowNofile = liftLowNofile(spec);
     // Regenerated on every start, and the runtime keeps its own copy: no fsync.
     await replaceFile(join(o.bundleDir, 'config.json'), JSON.stringify(spec));
     const state: ContainerState = {
       id, bundleDir: o.bundleDir, logPath: o.logPath, tty: o.tty, openStdin: o.openStdin, stdinOnce: o.stdinOnce,
-      cgroupsPath: spec.linux?.cgroupsPath, runtime: this.runtime, created: new Date().toISOString(),
+      cgroupsPath: spec.linux?.cgroupsPath, runtime: this.runtime, runtimeRoot: this.runtimeRoot, created: new Date().toISOString(),
       ...(lowNofile ? { nofile: lowNofile } : {}),
     };
     // The exec root is a tmpfs (/run): nothing to fsync.
@@ -324,7 +340,7 @@ export class ConmonDriver {
   private runtimeCli(args: string[], timeoutMs = 30_000): Promise<string> {
     const t0 = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
-      execFile(this.runtime.path, ['--root', this.runtimeRoot, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      execFile(this.runtime.path, [...this.runtimeArgs, '--root', this.runtimeRoot, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
         this.log.debug('runtime', { args: args[0], ms: Number(process.hrtime.bigint() - t0) / 1e6 });
         if (!err) return resolve(String(stdout));
         const text = runtimeErrorText(String(stderr)) || err.message;
@@ -344,7 +360,7 @@ export class ConmonDriver {
 
   async start(id: string): Promise<void> {
     this.dir(id);
-    if (this.runtime.name === 'crun' && await this.startViaFifo(id)) return;
+    if (this.crunShortcuts && await this.startViaFifo(id)) return;
     try { await this.runtimeCli(['start', id]); } catch (err) { throw this.mapError(id, 'start', err); }
   }
 
@@ -399,7 +415,7 @@ export class ConmonDriver {
   async kill(id: string, signal: number | string, opts: { all?: boolean } = {}): Promise<void> {
     this.dir(id);
     const num = toSignalNumber(signal);
-    if (!opts.all && this.runtime.name === 'crun' && await this.killInit(id, num)) return;
+    if (!opts.all && this.crunShortcuts && await this.killInit(id, num)) return;
     const args = ['kill', ...(opts.all ? ['--all'] : []), id, String(num)];
     try { await this.runtimeCli(args); } catch (err) { throw this.mapError(id, 'kill', err); }
   }
@@ -440,7 +456,7 @@ export class ConmonDriver {
   /** Remove the container from the runtime (force: kill it first). Deleting one that is gone is fine. */
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     this.dir(id);
-    if (this.runtime.name === 'crun' && await this.deleteStopped(id).catch(() => false)) return;
+    if (this.crunShortcuts && await this.deleteStopped(id).catch(() => false)) return;
     try {
       await this.runtimeCli(['delete', ...(opts.force ? ['--force'] : []), id]);
     } catch (err) {

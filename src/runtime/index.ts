@@ -22,3 +22,7 @@ export {
   ConmonDriver, toSignalNumber, exitCodeForStartError, runtimeErrorText,
   type ConmonDriverOptions, type CreateOptions, type ExecOptions, type ExecHandle, type ExitStatus, type RuntimeStatus,
 } from './conmon.js';
+export {
+  loadRuntimes, RuntimeTable, RuntimeDispatcher, STOCK_RUNTIME, RUNC_SHIM_ALIAS,
+  type RuntimeConfig, type RuntimeEntry,
+} from './runtimes.js';
