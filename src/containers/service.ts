@@ -637,10 +637,12 @@ export class ContainerService {
     this.d.events('container', 'restart', rec.Id, { image: rec.Image, name: rec.Name });
   }
 
-  async pause(ref: string): Promise<void> {
+  /** `transient`: the daemon's own pause (commit), undone by unpause or, after a crash, by reconcile. */
+  async pause(ref: string, opts: { transient?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
+    if (opts.transient) { rec.TransientPause = true; this.store.save(rec); } // before the freeze: see reconcile
     await this.d.runtime.pause(rec.Id);
     rec.State.Status = 'paused';
     this.store.save(rec);
@@ -653,6 +655,7 @@ export class ContainerService {
     if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
     await this.d.runtime.resume(rec.Id);
     rec.State.Status = 'running';
+    delete rec.TransientPause;
     this.store.save(rec);
     this.health.resume(rec); // health hook: checks go on, status kept
     this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
@@ -926,6 +929,11 @@ export class ContainerService {
       }
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') continue;
       const st = await this.d.runtime.state(rec.Id).catch(() => ({ status: 'unknown', pid: 0 }));
+      // A commit's pause that the daemon did not live to undo: thaw the container (the user never paused it).
+      if (rec.TransientPause && st.status === 'paused') {
+        await this.d.runtime.resume(rec.Id).then(() => { st.status = 'running'; }).catch((err) => this.d.log.warn('cannot thaw a container paused for a commit', { id: rec.Id, err }));
+      }
+      if (rec.TransientPause && st.status !== 'paused') { delete rec.TransientPause; this.store.save(rec); }
       if (st.status === 'running' || st.status === 'paused') {
         if (st.status !== rec.State.Status) { rec.State.Status = st.status as Status; this.store.save(rec); }
         this.watchExit(rec.Id);

@@ -51,6 +51,11 @@ export interface ContainerRecord {
   LayerDirs: string[];
   /** Set by stop/kill from the user, so restart policies don't bring it back. */
   ManualStop: boolean;
+  /**
+   * Set (and saved) before the daemon pauses a container for its own work (commit), cleared when it
+   * thaws it: a daemon killed in between thaws it at startup instead of leaving it frozen for good.
+   */
+  TransientPause?: boolean;
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;
