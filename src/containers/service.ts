@@ -330,6 +330,8 @@ export class ContainerService {
       // more files berth rotates itself and asks conmon to reopen the log.
       const logMax = maxSize && maxFile <= 1 ? maxSize : undefined;
       lap('spec');
+      rec.StartPending = true;
+      this.store.save(rec); // see reconcile
       // conmon closes the container's stdin when an attach connection ends,
       // unless told to leave it open: Docker closes it only for StdinOnce
       // without a TTY (moby container/stream/attach.go).
@@ -346,6 +348,7 @@ export class ContainerService {
       lap('started');
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
       rec.ManualStop = false;
+      delete rec.StartPending;
       if (!opts.policyRestart) rec.RestartCount = 0;
       this.store.save(rec);
       this.watchExit(rec.Id);
@@ -359,6 +362,7 @@ export class ContainerService {
       const code = /executable file not found|not found in \$PATH/i.test(raw) || (execErr && /no such file or directory/i.test(raw)) ? 127
         : execErr && /permission denied|is a directory/i.test(raw) ? 126 : 128;
       rec.State = { ...rec.State, Error: raw, ExitCode: code };
+      delete rec.StartPending;
       this.store.save(rec);
       for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
       this.pendingAttach.delete(id);
@@ -927,6 +931,10 @@ export class ContainerService {
         await this.remove(rec.Id, { force: true }).catch((err) => this.d.log.warn('finishing removal failed', { id: rec.Id, err }));
         continue;
       }
+      if (rec.StartPending && rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') {
+        await this.undoStart(rec);
+        continue;
+      }
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') continue;
       const st = await this.d.runtime.state(rec.Id).catch(() => ({ status: 'unknown', pid: 0 }));
       // A commit's pause that the daemon did not live to undo: thaw the container (the user never paused it).
@@ -953,6 +961,25 @@ export class ContainerService {
         this.d.log.info('removed leftover container directory', { id: name });
       }
     }
+  }
+
+  /**
+   * A start the daemon died in the middle of (between the runtime's create and the record saying
+   * `running`): the user was told nothing, the record still says created/exited, yet a process may
+   * run and the runtime knows the id (a later start would fail with "already exists"). Undo it, as a
+   * failed start does: the container is as it was before the start.
+   */
+  private async undoStart(rec: ContainerRecord): Promise<void> {
+    this.d.log.info('undoing a start cut short by a daemon crash', { id: rec.Id.slice(0, 12) });
+    await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
+    await this.d.runtime.delete(rec.Id, { force: true }).catch((err) => this.d.log.warn('cannot delete a half-started container', { id: rec.Id, err }));
+    await this.d.runtime.cleanup(rec.Id).catch(() => undefined);
+    await this.d.network.teardown(rec.Id).catch(() => undefined);
+    const rootfs = join(this.dir(rec.Id), 'rootfs');
+    if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs).catch(() => undefined);
+    await this.unmountShm(rec.Id);
+    delete rec.StartPending;
+    this.store.save(rec);
   }
 
   /**

@@ -56,6 +56,12 @@ export interface ContainerRecord {
    * thaws it: a daemon killed in between thaws it at startup instead of leaving it frozen for good.
    */
   TransientPause?: boolean;
+  /**
+   * Saved just before the runtime creates the container, cleared by the save that records it running
+   * (or by a failed start): a daemon killed in between finds a start it never recorded, whose process
+   * may run under a record that says it does not. Startup undoes such a start.
+   */
+  StartPending?: boolean;
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;

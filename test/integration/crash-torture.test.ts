@@ -311,6 +311,7 @@ test('random operations killed at random moments leave a whole daemon', { timeou
   const t0 = Date.now();
   let round = 0;
   for (; round < ROUNDS && Date.now() - t0 < BUDGET_MS; round++) {
+    const roundStart = Date.now();
     const w = await world();
     // Two running victims (ops may stop, remove, exec in, commit or connect them).
     const victims = w.containers.filter((c) => c.status === 'running' && !SENTINELS.includes(c.name));
@@ -327,7 +328,7 @@ test('random operations killed at random moments leave a whole daemon', { timeou
     await sleep(delay);
     await d.stop('SIGKILL');
     const results = await Promise.all(running);
-    note(`  exits: ${results.map((r) => r.code).join(',')}`);
+    note(`  exits: ${results.map((r) => r.code).join(',')} (${Date.now() - roundStart} ms)`);
     await d.restart();
     try {
       await checkInvariants(round, before, stopped, ops.map((o) => o.creates));
@@ -337,6 +338,7 @@ test('random operations killed at random moments leave a whole daemon', { timeou
     }
   }
   process.stdout.write(`# ${round} rounds in ${Date.now() - t0} ms (seed ${SEED})\n`);
+  if (DEBUG) process.stdout.write(log.map((l) => `#   ${l}\n`).join(''));
   assert.ok(round >= 3, 'at least three rounds ran');
   // The sentinels ran through every kill.
   for (const s of SENTINELS) assert.equal((await docker(['inspect', '-f', '{{.State.Status}}', s])).stdout.trim(), 'running');
