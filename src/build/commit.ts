@@ -106,7 +106,7 @@ export async function commitContainer(images: ImageStore, containers: ContainerS
   const given = Object.fromEntries(Object.entries(o.config ?? {}).filter(([, v]) => v !== null && v !== undefined));
   const config = applyChanges(imageConfigOf({ ...rec.Config, ...given }), o.changes ?? []);
   const pause = o.pause !== false && rec.State.Status === 'running';
-  if (pause) await containers.pause(rec.Id);
+  if (pause) await containers.pause(rec.Id, { transient: true });
   let img: ImageRecord;
   try {
     img = await commitImage(images, {

@@ -336,6 +336,8 @@ export class ContainerService {
       // more files berth rotates itself and asks conmon to reopen the log.
       const logMax = maxSize && maxFile <= 1 ? maxSize : undefined;
       lap('spec');
+      rec.StartPending = true;
+      this.store.save(rec); // see reconcile
       // conmon closes the container's stdin when an attach connection ends,
       // unless told to leave it open: Docker closes it only for StdinOnce
       // without a TTY (moby container/stream/attach.go).
@@ -352,6 +354,7 @@ export class ContainerService {
       lap('started');
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), OOMKilled: false };
       rec.ManualStop = false;
+      delete rec.StartPending;
       if (!opts.policyRestart) rec.RestartCount = 0;
       this.store.save(rec);
       this.watchExit(rec.Id);
@@ -365,6 +368,7 @@ export class ContainerService {
       const code = /executable file not found|not found in \$PATH/i.test(raw) || (execErr && /no such file or directory/i.test(raw)) ? 127
         : execErr && /permission denied|is a directory/i.test(raw) ? 126 : 128;
       rec.State = { ...rec.State, Error: raw, ExitCode: code };
+      delete rec.StartPending;
       this.store.save(rec);
       for (const s of this.pendingAttach.get(id) ?? []) s.onEnd();
       this.pendingAttach.delete(id);
@@ -644,10 +648,12 @@ export class ContainerService {
     this.d.events('container', 'restart', rec.Id, { image: rec.Image, name: rec.Name });
   }
 
-  async pause(ref: string): Promise<void> {
+  /** `transient`: the daemon's own pause (commit), undone by unpause or, after a crash, by reconcile. */
+  async pause(ref: string, opts: { transient?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
+    if (opts.transient) { rec.TransientPause = true; this.store.save(rec); } // before the freeze: see reconcile
     await this.d.runtime.pause(rec.Id);
     rec.State.Status = 'paused';
     this.store.save(rec);
@@ -660,6 +666,7 @@ export class ContainerService {
     if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
     await this.d.runtime.resume(rec.Id);
     rec.State.Status = 'running';
+    delete rec.TransientPause;
     this.store.save(rec);
     this.health.resume(rec); // health hook: checks go on, status kept
     this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
@@ -931,8 +938,17 @@ export class ContainerService {
         await this.remove(rec.Id, { force: true }).catch((err) => this.d.log.warn('finishing removal failed', { id: rec.Id, err }));
         continue;
       }
+      if (rec.StartPending && rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') {
+        await this.undoStart(rec);
+        continue;
+      }
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused' && rec.State.Status !== 'restarting') continue;
       const st = await this.d.runtime.state(rec.Id).catch(() => ({ status: 'unknown', pid: 0 }));
+      // A commit's pause that the daemon did not live to undo: thaw the container (the user never paused it).
+      if (rec.TransientPause && st.status === 'paused') {
+        await this.d.runtime.resume(rec.Id).then(() => { st.status = 'running'; }).catch((err) => this.d.log.warn('cannot thaw a container paused for a commit', { id: rec.Id, err }));
+      }
+      if (rec.TransientPause && st.status !== 'paused') { delete rec.TransientPause; this.store.save(rec); }
       if (st.status === 'running' || st.status === 'paused') {
         if (st.status !== rec.State.Status) { rec.State.Status = st.status as Status; this.store.save(rec); }
         this.watchExit(rec.Id);
@@ -952,6 +968,25 @@ export class ContainerService {
         this.d.log.info('removed leftover container directory', { id: name });
       }
     }
+  }
+
+  /**
+   * A start the daemon died in the middle of (between the runtime's create and the record saying
+   * `running`): the user was told nothing, the record still says created/exited, yet a process may
+   * run and the runtime knows the id (a later start would fail with "already exists"). Undo it, as a
+   * failed start does: the container is as it was before the start.
+   */
+  private async undoStart(rec: ContainerRecord): Promise<void> {
+    this.d.log.info('undoing a start cut short by a daemon crash', { id: rec.Id.slice(0, 12) });
+    await this.d.runtime.kill(rec.Id, 9, { all: true }).catch(() => undefined);
+    await this.d.runtime.delete(rec.Id, { force: true }).catch((err) => this.d.log.warn('cannot delete a half-started container', { id: rec.Id, err }));
+    await this.d.runtime.cleanup(rec.Id).catch(() => undefined);
+    await this.d.network.teardown(rec.Id).catch(() => undefined);
+    const rootfs = join(this.dir(rec.Id), 'rootfs');
+    if (this.d.rootfs.isMounted(rootfs)) await this.d.rootfs.unmount(rootfs).catch(() => undefined);
+    await this.unmountShm(rec.Id);
+    delete rec.StartPending;
+    this.store.save(rec);
   }
 
   /**

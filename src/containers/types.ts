@@ -51,6 +51,17 @@ export interface ContainerRecord {
   LayerDirs: string[];
   /** Set by stop/kill from the user, so restart policies don't bring it back. */
   ManualStop: boolean;
+  /**
+   * Set (and saved) before the daemon pauses a container for its own work (commit), cleared when it
+   * thaws it: a daemon killed in between thaws it at startup instead of leaving it frozen for good.
+   */
+  TransientPause?: boolean;
+  /**
+   * Saved just before the runtime creates the container, cleared by the save that records it running
+   * (or by a failed start): a daemon killed in between finds a start it never recorded, whose process
+   * may run under a record that says it does not. Startup undoes such a start.
+   */
+  StartPending?: boolean;
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;

@@ -96,6 +96,31 @@ export class LocalContentStore implements ContentStore {
     return this.ingest([buf], expected);
   }
 
+  /**
+   * Startup sweep, with no ingest in flight: a kill -9 mid-write leaves tmp-* ingest files (never
+   * resumable: only ref-* ones are, for pulls), and one between a blob's commit and its image's
+   * record (import, load, build, commit) or between an image's deletion and its blobs' leaves
+   * blobs nothing refers to. `referenced` are the blobs to keep; without it only ingests are swept.
+   */
+  async reconcile(referenced?: Set<string>): Promise<{ ingests: number; blobs: number }> {
+    let ingests = 0;
+    let blobs = 0;
+    for (const name of await readdir(this.ingestDir)) {
+      if (!name.startsWith('tmp-')) continue;
+      await unlink(join(this.ingestDir, name)).catch(() => undefined);
+      ingests++;
+    }
+    if (referenced) {
+      for (const hex of await readdir(this.blobDir)) {
+        if (referenced.has(`sha256:${hex}`)) continue;
+        await unlink(join(this.blobDir, hex)).catch(() => undefined);
+        blobs++;
+      }
+      if (blobs) await fsyncDir(this.blobDir);
+    }
+    return { ingests, blobs };
+  }
+
   /** Ingest files are named by a hash of the ref, so any ref string is safe in a path. */
   private ingestPath(ref: string): string {
     return join(this.ingestDir, `ref-${sha256(ref)}`);

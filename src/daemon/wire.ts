@@ -44,6 +44,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
 
   const content = new LocalContentStore({ root: join(cfg.dataRoot, 'content') });
   const images = new ImageStore({ db, content, log, events });
+  // Nothing is being written yet: blobs no image refers to are a crash's leftovers (see reconcile).
+  const swept = await content.reconcile(images.referencedBlobs());
+  if (swept.ingests || swept.blobs) log.info('removed leftovers of interrupted writes from the content store', swept);
   const snapshots = new Snapshotter({ root: join(cfg.dataRoot, 'snapshots'), db, log });
   await snapshots.reconcile();
   const unpacker = new Unpacker({ content, snapshots });

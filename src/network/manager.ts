@@ -3,7 +3,7 @@
 // published ports; the kernel state (bridges, veths, netns, the nft table,
 // aardvark-dns config) is derived from it, so a restart or a crash is repaired
 // by re-deriving (init + reconcile).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -605,6 +605,7 @@ export class NetworkManager {
       }
       const bridges = this.bridges();
       await link.ensureBridges(bridges.map((n) => this.bridgeSpec(n)), this.firewall);
+      for (const id of live) if (this.isPlumbed(id)) await this.repairEndpoints(id);
       const ours = new Set(bridges.map((n) => n.bridge));
       const wanted = new Set(this.store.endpoints().map((e) => e.host_if).filter(Boolean));
       const stray = (await link.hostLinks()).filter((l) => l.master && ours.has(l.master) && l.kind === 'veth' && !wanted.has(l.ifname));
@@ -614,6 +615,32 @@ export class NetworkManager {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * A `network connect` to a running container that a kill -9 cut short leaves an endpoint recorded
+   * (maybe with its IP leased) but its veth missing, half made, or off the bridge: the container
+   * would list a network it cannot reach. Finish the connect (the veth is made again from scratch);
+   * if that fails, drop the endpoint and its lease. Bridge networks only; caller holds the lock.
+   */
+  private async repairEndpoints(containerId: string): Promise<void> {
+    const nets = new Map(this.bridges().map((n) => [n.id, n]));
+    for (const e of this.store.endpoints(containerId)) {
+      const net = nets.get(e.network_id);
+      if (!net) continue;
+      if (e.ip && e.host_if && e.endpoint_id && hostLinkMaster(e.host_if) === net.bridge) continue;
+      this.log.info('finishing an interrupted network connect', { container: containerId.slice(0, 12), network: net.name });
+      await this.deleteLinks([e.host_if]).catch(() => undefined); // its peer inside the netns goes with it
+      const row: EndpointRow = { ...e, ip: '', host_if: '', endpoint_id: '', mac: '', is_gateway: 0 };
+      this.store.updateEndpoint(row);
+      try {
+        await this.plumb(containerId, [row], { create: false, nft: false });
+      } catch (err) {
+        this.log.warn('cannot finish an interrupted network connect: disconnecting', { container: containerId.slice(0, 12), network: net.name, err });
+        this.store.deleteEndpoint(containerId, e.network_id);
+      }
+    }
+  }
+
 
   /** Mutating operations run one at a time: allocation and rule sync see a stable database. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -1175,4 +1202,9 @@ function matchFilters(n: NetworkRow, f: Record<string, string[]>, used: Set<stri
     if ((v === 'true' || v === '1') !== dangling) return false;
   }
   return true;
+}
+
+/** The bridge a host link is enslaved to ('' when none, or no such link). */
+function hostLinkMaster(ifname: string): string {
+  try { return basename(readlinkSync(`/sys/class/net/${ifname}/master`)); } catch { return ''; }
 }
