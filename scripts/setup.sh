@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="runc crun conmon catatonit tini busybox-static iproute2 iptables nftables docker-registry skopeo
-      netavark aardvark-dns python3-docker docker-compose tmux jq procps openssl apache2-utils zstd
+      netavark aardvark-dns python3-docker python3-yaml docker-compose tmux jq procps openssl apache2-utils zstd
       libseccomp-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

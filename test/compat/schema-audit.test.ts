@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { startDaemon, importBusybox, destroyDaemon, REPO, type TestDaemon } from '../helpers/daemon.js';
 
-const SWAGGER = join(REPO, '..', 'shared', 'reference', 'docker-engine-api', 'swagger-v1.50.yaml');
+const SWAGGER = join(REPO, 'test', 'fixtures', 'docker-engine-api', 'swagger-v1.50.yaml');
 
 type Schema = Record<string, any>;
 let spec: { definitions: Record<string, Schema>; paths: Record<string, any> };
