@@ -173,13 +173,17 @@ const DOCKERFILE = `FROM ${IMG}
 RUN dpkg -l | grep -c '^ii' > /pkgcount && useradd -m -s /bin/bash app && mkdir /data && echo hi > /data/f && chown -R app:app /data
 # Thousands of whiteouts in one layer, and hardlinks to files of an earlier layer.
 RUN rm -rf /usr/share/doc /usr/share/man /usr/share/locale && ln /usr/bin/passwd /usr/local/bin/passwd-link && ln /data/f /data/h
+# A file capability and hardlinks from the build context (the CLI's context tar carries both).
+COPY ping /usr/local/bin/ping2
+COPY linked /opt/linked/
 USER app
 WORKDIR /home/app
 RUN id -un > who && echo "$HOME" >> who && touch mine
 CMD ["bash"]
 `;
 const CHECK_BUILT = 'id; pwd; cat /pkgcount who; ls /usr/share/doc 2>&1; test -e /usr/share/doc/bash/copyright || echo doc-gone; ' +
-  'stat -c "%i %h %A %U" /usr/bin/passwd /usr/local/bin/passwd-link /data/f /data/h; ls -l mine | cut -d" " -f3';
+  'stat -c "%i %h %A %U" /usr/bin/passwd /usr/local/bin/passwd-link /data/f /data/h; ls -l mine | cut -d" " -f3; ' +
+  'getcap /usr/local/bin/ping2; stat -c %i /opt/linked/a /opt/linked/b | uniq | wc -l';
 
 function checkBuilt(out: string): void {
   const l = out.split('\n');
@@ -195,12 +199,19 @@ function checkBuilt(out: string): void {
   assert.equal(f[0], h[0], '/data/f and /data/h share an inode');
   assert.deepEqual(h.slice(1), ['2', '-rw-r--r--', 'app']);
   assert.equal(l[11], 'app');
+  assert.equal(l[12], '/usr/local/bin/ping2 cap_net_raw=ep');
+  assert.equal(l[13], '1', 'COPY keeps hardlinks within a source');
 }
 
 test('docker build FROM the Debian image: dpkg, useradd, chown, mass deletion, hardlinks across layers, USER, WORKDIR', { skip }, async () => {
   const ctx = join(work, 'ctx');
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
+  await execFileP('tar', ['--xattrs', '--xattrs-include=*', '-C', ctx, '--strip-components=3', '-xf', TAR, './usr/bin/ping']);
+  assert.match((await execFileP('getcap', [join(ctx, 'ping')])).stdout, /cap_net_raw=ep/);
+  mkdirSync(join(ctx, 'linked'));
+  writeFileSync(join(ctx, 'linked/a'), 'same\n');
+  linkSync(join(ctx, 'linked/a'), join(ctx, 'linked/b'));
   const b = await d.docker(['build', '-q', '-t', 'deb-app', ctx], { timeout: 120_000 });
   assert.equal(b.code, 0, b.stderr);
   checkBuilt(await bash(CHECK_BUILT, [], 'deb-app'));
