@@ -134,6 +134,14 @@ test('-u by name, by number and name:group resolve from the image\'s passwd and 
     ['www-data:staff', 'uid=33(www-data) gid=50(staff) groups=50(staff)'],
   ];
   for (const [u, id] of cases) assert.equal((await ok(['run', '--rm', '-u', u, IMG, 'id'])).trim(), id, `-u ${u}`);
+  // HOME as under dockerd (runc): the passwd home, else / for a uid the image does not know; an explicit one wins.
+  assert.equal(await bash('echo "$HOME"', ['-u', 'www-data']), '/var/www\n');
+  assert.equal(await bash('echo "$HOME"', ['-u', '1234']), '/\n');
+  assert.equal(await bash('echo "$HOME"', ['-u', '1234', '-e', 'HOME=/srv']), '/srv\n');
+  await ok(['run', '-d', '--name', 'homes', IMG, 'sleep', '60']);
+  assert.equal(await ok(['exec', '-u', '1234', 'homes', 'bash', '-c', 'echo "$HOME"']), '/\n');
+  assert.equal(await ok(['exec', '-u', 'nobody', 'homes', 'bash', '-c', 'echo "$HOME"']), '/nonexistent\n');
+  await ok(['rm', '-f', 'homes']);
   const bad = await d.docker(['run', '--rm', '-u', 'nosuchuser', IMG, 'id']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /unable to find user nosuchuser: no matching entries in passwd file/);
