@@ -12,7 +12,9 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 command -v debootstrap >/dev/null || { echo "debootstrap is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 mkdir -p "$CACHE"
 # A quick reachability probe so an offline machine fails fast with a clear reason.
-if ! timeout 20 bash -c "exec 3<>/dev/tcp/$(echo "$MIRROR" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')/80" 2>/dev/null; then
+# (Behind a proxy, debootstrap goes through it: leave the verdict to debootstrap.)
+host="$(echo "$MIRROR" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')"; port=80; case "$MIRROR" in https:*) port=443;; esac
+if [ -z "${http_proxy:-}${https_proxy:-}" ] && ! timeout 20 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null; then
   echo "Debian mirror $MIRROR is unreachable" >&2; exit 3
 fi
 DIR="$(mktemp -d "$CACHE/rootfs.XXXXXX")"
