@@ -4,11 +4,15 @@
 // context or in the image never leads a copy outside either.
 import {
   chmodSync, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, openSync, readSync, closeSync,
-  createReadStream, type Stats,
+  createReadStream, linkSync, type Stats,
 } from 'node:fs';
 import { posix } from 'node:path';
 import { hasCode, invalidArgument, resolveInRoot } from '../util/index.js';
 import { applyLayer } from '../snapshots/index.js';
+import { lgetxattr, lsetxattr } from '../sys/index.js';
+
+// Docker's COPY goes through a tar that carries this one xattr: a file's capabilities (ping's cap_net_raw).
+const CAPS_XATTR = 'security.capability';
 
 export interface CopyOptions {
   /** Owner of what is copied (default: root). */
@@ -76,6 +80,9 @@ function isArchive(path: string): boolean {
 }
 
 class Copier {
+  /** Source dev:ino → first copy: files hardlinked within one source stay hardlinked, as through Docker's tar. */
+  readonly links = new Map<string, string>();
+
   constructor(readonly rootfs: string, readonly o: CopyOptions) {}
 
   private own(path: string, st: Stats, isLink = false): void {
@@ -126,8 +133,15 @@ class Copier {
       symlinkSync(readlinkSync(src), host);
       this.own(host, st, true);
     } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first !== undefined) { linkSync(first, host); return; }
+      if (st.nlink > 1) this.links.set(key, host);
       copyFileSync(src, host);
       this.own(host, st);
+      // After own(): chown drops security.capability.
+      const caps = lgetxattr(src, CAPS_XATTR);
+      if (caps) lsetxattr(host, CAPS_XATTR, caps);
     }
     // Sockets, devices and fifos in a context are not copied.
   }
@@ -152,6 +166,7 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
   }
   const c = new Copier(rootfs, o);
   for (const rel of matched) {
+    c.links.clear(); // each source is its own tar in Docker: links do not join two sources
     // A source that is itself a symlink is followed (inside its root), as Docker does.
     const abs = resolveInRoot(srcRoot, rel);
     const st = lstatSync(abs);

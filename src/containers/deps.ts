@@ -89,7 +89,7 @@ export interface SpecInput {
 
 export interface SpecBuilder {
   /** Resolve `User` against the image's /etc/passwd and /etc/group inside `rootfs`. */
-  resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids: number[] };
+  resolveUser(rootfs: string, user: string): { uid: number; gid: number; additionalGids: number[]; home?: string };
   build(input: SpecInput): object;
   /** What dockerd checks at create (capabilities, security options): fail before anything exists. */
   validate?(hostConfig: Record<string, any>): void;

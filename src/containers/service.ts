@@ -839,7 +839,9 @@ export class ContainerService {
     const c = e.Config;
     const rootfs = join(this.dir(rec.Id), 'rootfs');
     const user = this.d.spec.resolveUser(rootfs, c.User || rec.Config.User || '');
-    const env = mergeEnv(rec.Config.Env ?? [], c.Env ?? []);
+    let env = mergeEnv(rec.Config.Env ?? [], c.Env ?? []);
+    // HOME as runc's exec sets it (passwd home, else /): crun leaves it unset for a uid without a passwd entry.
+    if (!env.some((v) => v.startsWith('HOME='))) env = [...env, `HOME=${user.home || '/'}`];
     const process = {
       terminal: !!c.Tty,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },

@@ -53,6 +53,14 @@ export function securityOptions(list: string[] | null | undefined): { seccomp: '
   return { seccomp, noNewPrivileges };
 }
 
+/**
+ * HOME as runc sets it (what dockerd users get): the user's passwd home, else `/`, unless the env has one.
+ * crun leaves HOME unset for a uid missing from /etc/passwd (`-u 1234`); berth sets it for every runtime.
+ */
+export function withHome(env: string[], home: string | undefined): string[] {
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${home || '/'}`];
+}
+
 export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }>): runtime.SpecOptions {
   const hc = input.hostConfig;
   const user = runtime.resolveUser(input.rootfs, input.user, { groupAdd: hc.GroupAdd ?? undefined });
@@ -66,7 +74,7 @@ export function specOptions(input: SpecInput, defaultUlimits?: Record<string, { 
     rootfs: input.rootfs,
     readonlyRootfs: input.readonlyRootfs,
     args: input.args,
-    env: input.env,
+    env: withHome(input.env, user.home),
     cwd: input.cwd || '/',
     // dockerd lists the primary group first among the supplementary ones.
     user: { uid: user.uid, gid: user.gid, additionalGids: [user.gid, ...user.additionalGids.filter((g) => g !== user.gid)] },
