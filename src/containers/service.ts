@@ -79,6 +79,14 @@ export class ContainerService {
   private logTimers = new Map<string, NodeJS.Timeout>();
   private restartTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
+  /** Containers an rm is under way for: a second rm gets dockerd's 409 instead of removing twice. */
+  private removing = new Set<string>();
+  /**
+   * Creates in flight: container id → image id. The record is inserted only at the end of create, so
+   * without this an rmi or image prune between the image lookup and the insert would delete the image
+   * (and its layers) under a container about to use it.
+   */
+  private creating = new Map<string, string>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
 
@@ -140,6 +148,18 @@ export class ContainerService {
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
     const id = newId();
+    this.creating.set(id, image.id);
+    try {
+      return await this.createFrom(id, image, ic, name, config, hostConfig, networkingConfig);
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  private async createFrom(
+    id: string, image: ReturnType<ImageLookup['get']>, ic: Record<string, any>, name: string,
+    config: Record<string, any>, hostConfig: Record<string, any>, networkingConfig: Record<string, any>,
+  ): Promise<{ Id: string; Warnings: string[] }> {
     const merged = mergeConfig(config, ic, id);
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
@@ -709,6 +729,18 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    // Concurrent rm of one container (compose down racing a CI cleanup): dockerd's SetRemovalInProgress
+    // answers the later ones 409 in these words; the first one does the work (and the one destroy event).
+    if (this.removing.has(rec.Id)) throw conflict(`removal of container ${ref} is already in progress`);
+    this.removing.add(rec.Id);
+    try {
+      await this.removeOnce(ref, rec, opts);
+    } finally {
+      this.removing.delete(rec.Id);
+    }
+  }
+
+  private async removeOnce(ref: string, rec: ContainerRecord, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (rec.State.Status === 'restarting' && opts.force) await this.cancelRestart(rec);
     }
@@ -726,8 +758,14 @@ export class ContainerService {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }
     this.health.stop(rec.Id); // health hook
-    await this.locked(rec.Id, async () => {
-      if (!this.store.find(rec.Id)) return;
+    const removed = await this.locked(rec.Id, async () => {
+      if (!this.store.find(rec.Id)) return false;
+      // A start queued on the lock before this rm may have run meanwhile (prune racing a start): an rm
+      // without force must not take a running container down. With force, the runtime delete kills it.
+      const st = rec.State.Status;
+      if (!opts.force && (st === 'running' || st === 'paused' || st === 'restarting')) {
+        throw conflict(`cannot remove container "${ref}": container is ${st}: stop the container before removing or force remove`);
+      }
       const wasStarted = !rec.State.StartedAt.startsWith('0001');
       const cleaned = rec.State.Status === 'exited' || !wasStarted;
       rec.State.Status = 'removing';
@@ -752,7 +790,9 @@ export class ContainerService {
       const trash = join(this.d.root, `.removing-${rec.Id}`);
       try { renameSync(this.dir(rec.Id), trash); } catch { /* already gone */ }
       setImmediate(() => rm(trash, { recursive: true, force: true }).catch(() => undefined));
+      return true;
     });
+    if (!removed) throw notFound(`No such container: ${ref}`);
     this.d.log.debug('removed', { id: rec.Id.slice(0, 12) });
     this.d.events('container', 'destroy', rec.Id, { image: rec.Image, name: rec.Name });
     this.notify(rec.Id, ['removed', 'next-exit', 'not-running'], rec.State.ExitCode);
@@ -1007,7 +1047,10 @@ export class ContainerService {
   }
 
   imageInUse(imageId: string): string | undefined {
-    return this.store.all().find((r) => r.ImageId === imageId)?.Id;
+    const rec = this.store.all().find((r) => r.ImageId === imageId)?.Id;
+    if (rec) return rec;
+    for (const [id, image] of this.creating) if (image === imageId) return id;
+    return undefined;
   }
 }
 
