@@ -674,7 +674,7 @@ export class ContainerService {
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
     if (opts.transient) { rec.TransientPause = true; this.store.save(rec); } // before the freeze: see reconcile
-    await this.d.runtime.pause(rec.Id);
+    await this.d.runtime.pause(rec.Id).catch((err) => { throw this.goneOrStopped(ref, rec, err); });
     rec.State.Status = 'paused';
     this.store.save(rec);
     this.health.stop(rec.Id); // health hook: Docker skips checks while paused
@@ -684,12 +684,23 @@ export class ContainerService {
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
-    await this.d.runtime.resume(rec.Id);
+    await this.d.runtime.resume(rec.Id).catch((err) => { throw this.goneOrStopped(ref, rec, err); });
     rec.State.Status = 'running';
     delete rec.TransientPause;
     this.store.save(rec);
     this.health.resume(rec); // health hook: checks go on, status kept
     this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
+  }
+
+  /**
+   * A runtime call on a container that a concurrent stop/kill/rm ended under it: the answer is dockerd's
+   * for the state it is now in (404 once removed, 409 "is not running"), not the runtime's own words.
+   */
+  private goneOrStopped(ref: string, rec: ContainerRecord, err: unknown): unknown {
+    const kind = (err as { kind?: string }).kind;
+    if (kind !== 'NotFound' && kind !== 'Conflict') return err;
+    if (!this.store.find(rec.Id)) return notFound(`No such container: ${ref}`, err);
+    return conflict(`container ${rec.Id} is not running`, err);
   }
 
   rename(ref: string, newName: string): void {
@@ -780,6 +791,10 @@ export class ContainerService {
       await this.unmountShm(rec.Id);
       // Row first: a crash after this leaves only a directory for startup to sweep.
       this.store.delete(rec.Id);
+      // Attach sessions waiting for a start (an attach that arrived between the exit and this rm) would
+      // wait forever: their stream ends now, as dockerd's does when the container goes.
+      for (const s of this.pendingAttach.get(rec.Id) ?? []) s.onEnd();
+      this.pendingAttach.delete(rec.Id);
       for (const m of rec.Mounts) {
         if (m.Type !== 'volume' || !m.Name) continue;
         this.d.volumes.release(m.Name, rec.Id);
@@ -891,7 +906,17 @@ export class ContainerService {
       consoleSize: Array.isArray(c.ConsoleSize) && c.ConsoleSize[0] ? { height: c.ConsoleSize[0], width: c.ConsoleSize[1] } : undefined,
       privileged: !!c.Privileged,
     };
-    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session, detach: !session });
+    // The container may end (rm -f, stop, kill) between the check above and the runtime's exec: then the
+    // answer is Docker's 404/409, not the runtime's "cannot open status file" as a 500.
+    const ended = (err: unknown): unknown => {
+      if (!this.store.find(rec.Id)) return notFound(`No such container: ${rec.Id}`, err);
+      if (this.removing.has(rec.Id) || rec.State.Status !== 'running') {
+        return conflict(`Container ${rec.Id} is not running`, err);
+      }
+      return err;
+    };
+    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session, detach: !session })
+      .catch((err) => { throw ended(err); });
     e.handle = handle;
     if (session) {
       const streams = await handle.attach();
@@ -908,8 +933,11 @@ export class ContainerService {
         session.stdin.on('error', () => undefined);
       }
     }
-    const started = handle.start();
-    await started;
+    await handle.start().catch(async (err) => {
+      // A stop's exit may be recorded a moment after the runtime lost the container.
+      if (ended(err) === err) await this.exitRecorded(rec.Id, 500);
+      throw ended(err);
+    });
     e.Pid = handle.pid;
     e.Running = true;
     this.d.events('container', `exec_start: ${[e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments].join(' ')}`, rec.Id, { execID: id, image: rec.Image, name: rec.Name });

@@ -36,7 +36,9 @@ function call(method: string, path: string, body?: unknown, ms = 20_000): Promis
   });
 }
 
-const jitter = () => new Promise((r) => setTimeout(r, Math.floor(Math.random() * 12)));
+// Mostly a few ms, sometimes up to ~150 ms: the second request lands anywhere from "at once" to the
+// middle of the first one's work (a start takes ~100 ms here), which is where the races are.
+const jitter = () => new Promise((r) => setTimeout(r, Math.floor(Math.random() ** 2 * 150)));
 
 /** Run the calls at once, each after a small random delay. */
 function race(...fns: (() => Promise<Res>)[]): Promise<Res[]> {
@@ -152,6 +154,11 @@ test('rm -f racing each lifecycle and stream operation', async () => {
       if (e.status !== 201) return e;
       return call('POST', `/exec/${e.body.Id}/start`, { Detach: false });
     },
+    'exec -d': async (id) => {
+      const e = await call('POST', `/containers/${id}/exec`, { Cmd: ['sleep', '1'] });
+      if (e.status !== 201) return e;
+      return call('POST', `/exec/${e.body.Id}/start`, { Detach: true });
+    },
     attach: (id) => call('POST', `/containers/${id}/attach?stream=1&stdout=1&stderr=1`),
     wait: (id) => call('POST', `/containers/${id}/wait`),
     logs: (id) => call('GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1`),
@@ -160,7 +167,7 @@ test('rm -f racing each lifecycle and stream operation', async () => {
     cp: (id) => call('GET', `/containers/${id}/archive?path=/etc/hostname`),
   };
   for (const [name, op] of Object.entries(ops)) {
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       const id = name === 'start' && round === 0 ? await create() : await running();
       const rs = await race(() => call('DELETE', `/containers/${id}?force=1`), () => op(id));
       docker(rs, `rm -f vs ${name}`);
@@ -170,6 +177,18 @@ test('rm -f racing each lifecycle and stream operation', async () => {
     }
   }
   await call('DELETE', '/images/racecommit?force=1');
+});
+
+test('an attach waiting on an exited container ends when the container is removed', async () => {
+  // The window rm -f vs attach hits: the exit is recorded, the rm has not run yet, so the attach waits for a start.
+  const id = await create(undefined, { Cmd: ['true'] });
+  assert.equal((await call('POST', `/containers/${id}/start`)).status, 204);
+  await call('POST', `/containers/${id}/wait`);
+  const attached = call('POST', `/containers/${id}/attach?stream=1&stdout=1&stderr=1`, undefined, 5000);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await call('DELETE', `/containers/${id}`)).status, 204);
+  assert.notEqual((await attached).status, -1, 'attach still waiting after the rm');
+  await consistent('attach then rm');
 });
 
 test('stop racing restart, pause racing stop', async () => {
