@@ -390,8 +390,11 @@ export class NetworkManager {
 
   async connect(containerId: string, network: string, opts: ConnectOpts): Promise<EndpointSettings> {
     checkId(containerId);
-    const n = this.find(network);
+    let n = this.find(network);
     return this.serial(async () => {
+      // Looked up again in turn: a `network rm` queued before this connect may have deleted it (404 then,
+      // not an endpoint on a network that no longer exists).
+      n = this.find(n.id);
       const eps = this.store.endpoints(containerId);
       if (eps.some((e) => e.network_id === n.id)) {
         throw forbidden(`endpoint with name ${stripSlash(opts.containerName)} already exists in network ${n.name}`);
