@@ -16,7 +16,7 @@ import type { ContainerFilesystem } from './archive.js';
 import { collectMounts } from './mounts.js';
 import { checkCreateBody } from './validate.js';
 import type {
-  ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
+  ImageLookup, ImageInfo, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
 import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
@@ -86,7 +86,7 @@ export class ContainerService {
    * without this an rmi or image prune between the image lookup and the insert would delete the image
    * (and its layers) under a container about to use it.
    */
-  private creating = new Map<string, string>();
+  private creating = new Map<string, ImageInfo>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
 
@@ -148,7 +148,7 @@ export class ContainerService {
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
     const id = newId();
-    this.creating.set(id, image.id);
+    this.creating.set(id, image);
     try {
       return await this.createFrom(id, image, ic, name, config, hostConfig, networkingConfig);
     } finally {
@@ -157,7 +157,7 @@ export class ContainerService {
   }
 
   private async createFrom(
-    id: string, image: ReturnType<ImageLookup['get']>, ic: Record<string, any>, name: string,
+    id: string, image: ImageInfo, ic: Record<string, any>, name: string,
     config: Record<string, any>, hostConfig: Record<string, any>, networkingConfig: Record<string, any>,
   ): Promise<{ Id: string; Warnings: string[] }> {
     const merged = mergeConfig(config, ic, id);
@@ -1077,8 +1077,13 @@ export class ContainerService {
   imageInUse(imageId: string): string | undefined {
     const rec = this.store.all().find((r) => r.ImageId === imageId)?.Id;
     if (rec) return rec;
-    for (const [id, image] of this.creating) if (image === imageId) return id;
+    for (const [id, image] of this.creating) if (image.id === imageId) return id;
     return undefined;
+  }
+
+  /** Images containers are being created from right now: their layers are in use though no record says so yet (rmi -f). */
+  imagesInFlight(): ImageInfo[] {
+    return [...this.creating.values()];
   }
 }
 

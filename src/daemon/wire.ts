@@ -124,6 +124,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       const keep = new Set<string>();
       for (const img of images.list()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
       for (const c of containers.list()) for (const dir of c.LayerDirs ?? []) keep.add(dir);
+      // A create in flight has no record yet: an rmi -f meanwhile must not take the layers it is about to mount.
+      for (const img of containers.imagesInFlight()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
       return keep;
     };
     layerGc = layerGc.then(async () => {

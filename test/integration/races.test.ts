@@ -330,6 +330,28 @@ test('rmi racing run of that image; tag racing rmi; image prune racing a create 
     await call('DELETE', '/images/racetag:x');
     await consistent('image races');
   }
+  // rmi -f of the image by id racing a run: the container that gets created runs (its layers stay).
+  for (let round = 0; round < 6; round++) {
+    const c = await call('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'] });
+    const commit = await call('POST', `/commit?container=${c.body.Id}&repo=forced&tag=r${round}`);
+    assert.equal(commit.status, 201);
+    await call('DELETE', `/containers/${c.body.Id}`);
+    const img = commit.body.Id as string;
+    const rs = await Promise.all([
+      call('POST', '/containers/create', { Image: img, Cmd: ['true'] }),
+      (async () => { await new Promise((r) => setTimeout(r, round * 4)); return call('DELETE', `/images/${img}?force=1`); })(),
+    ]);
+    docker(rs, 'run vs rmi -f', [200, 201, 404, 409]);
+    const cr = rs[0]!;
+    if (cr.status === 201) {
+      const s = await call('POST', `/containers/${cr.body.Id}/start`);
+      assert.equal(s.status, 204, `start after rmi -f: ${JSON.stringify(s.body)}`);
+      assert.equal((await call('POST', `/containers/${cr.body.Id}/wait`)).body.StatusCode, 0);
+      await call('DELETE', `/containers/${cr.body.Id}`);
+    }
+    await call('DELETE', `/images/${img}?force=1`);
+    await consistent('run vs rmi -f');
+  }
   // A dangling image (no name) that a container is being created from must survive a prune.
   for (let round = 0; round < 3; round++) {
     const c = await call('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'] });
