@@ -87,6 +87,12 @@ export class ContainerService {
    * (and its layers) under a container about to use it.
    */
   private creating = new Map<string, ImageInfo>();
+  /**
+   * Names taken by creates in flight (name → id), as dockerd's name registrar reserves a name when a
+   * create begins: of five `create --name x` at once, four fail at once with the name conflict instead
+   * of each preparing a rootfs and volumes first (and leaking anonymous volumes when they lose).
+   */
+  private reservedNames = new Map<string, string>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
 
@@ -148,11 +154,15 @@ export class ContainerService {
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
     const id = newId();
+    const holder = this.reservedNames.get(name) ?? this.store.byName(name)?.Id;
+    if (holder) throw conflict(nameConflict(name, holder));
+    this.reservedNames.set(name, id);
     this.creating.set(id, image);
     try {
       return await this.createFrom(id, image, ic, name, config, hostConfig, networkingConfig);
     } finally {
       this.creating.delete(id);
+      this.reservedNames.delete(name);
     }
   }
 
@@ -203,7 +213,12 @@ export class ContainerService {
       }
       this.store.insert(rec);
     } catch (err) {
-      for (const m of mounts) if (m.Type === 'volume' && m.Name) this.d.volumes.release(m.Name, id);
+      for (const m of mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        this.d.volumes.release(m.Name, id);
+        // An anonymous volume made for this create belongs to nobody else: it goes with the failed create.
+        if (m.Anonymous) await this.d.volumes.remove(m.Name).catch(() => undefined);
+      }
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
@@ -708,7 +723,7 @@ export class ContainerService {
     if (!newName || !NAME_RE.test(newName)) throw invalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const name = newName.replace(/^\//, '');
     if (name === rec.Name) throw invalidArgument('Renaming a container with the same name as its current name');
-    const other = this.store.byName(name);
+    const other = this.store.byName(name) ?? (this.reservedNames.has(name) ? { Id: this.reservedNames.get(name)! } : undefined);
     if (other) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const old = rec.Name;
     rec.Name = name;
@@ -1088,6 +1103,11 @@ export class ContainerService {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** dockerd's words for a name another container has (the same as the store's at insert). */
+function nameConflict(name: string, id: string): string {
+  return `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`;
+}
 
 export function mergeEnv(base: string[], extra: string[]): string[] {
   const out = new Map<string, string>();

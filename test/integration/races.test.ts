@@ -112,7 +112,9 @@ async function gone(id: string): Promise<void> {
 
 test('create with the same name five times: one wins, the others get Docker\'s name conflict', async () => {
   for (let round = 0; round < 3; round++) {
-    const rs = await race(...Array.from({ length: 5 }, () => () => call('POST', '/containers/create?name=same', { Image: 'busybox', Cmd: ['true'] })));
+    const before = (await call('GET', '/volumes')).body.Volumes?.length ?? 0;
+    // With an anonymous volume: the losers must not leave theirs behind.
+    const rs = await race(...Array.from({ length: 5 }, () => () => call('POST', '/containers/create?name=same', { Image: 'busybox', Cmd: ['true'], Volumes: { '/data': {} } })));
     const won = rs.filter((r) => r.status === 201);
     assert.equal(won.length, 1, JSON.stringify(rs));
     const id = won[0]!.body.Id;
@@ -122,8 +124,9 @@ test('create with the same name five times: one wins, the others get Docker\'s n
     }
     const ps = await call('GET', '/containers/json?all=1');
     assert.equal(ps.body.filter((c: { Names: string[] }) => c.Names.includes('/same')).length, 1);
+    assert.equal((await call('GET', '/volumes')).body.Volumes?.length ?? 0, before + 1, 'anonymous volumes of the losing creates left behind');
     await consistent('create ×5');
-    assert.equal((await call('DELETE', `/containers/${id}`)).status, 204);
+    assert.equal((await call('DELETE', `/containers/${id}?v=1`)).status, 204);
   }
 });
 
