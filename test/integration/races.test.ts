@@ -182,9 +182,14 @@ test('rm -f racing each lifecycle and stream operation', async () => {
     cp: (id) => call('GET', `/containers/${id}/archive?path=/etc/hostname`),
   };
   for (const [name, op] of Object.entries(ops)) {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 4; round++) {
       const id = name === 'start' && round === 0 ? await create() : await running();
-      const rs = await race(() => call('DELETE', `/containers/${id}?force=1`), () => op(id));
+      // The operation lands at a different point of the rm each round (before it, during the kill, during the cleanup).
+      const lag = [0, 8, 20, 40][round]!;
+      const rs = await Promise.all([
+        call('DELETE', `/containers/${id}?force=1`),
+        (async () => { await new Promise((r) => setTimeout(r, lag)); return op(id); })(),
+      ]);
       docker(rs, `rm -f vs ${name}`);
       assert.equal(rs[0]!.status, 204, `rm -f vs ${name}: ${JSON.stringify(rs[0]!.body)}`);
       assert.equal((await call('GET', `/containers/${id}/json`)).status, 404, `rm -f vs ${name}: still there`);
