@@ -245,6 +245,17 @@ export class NetworkManager {
       ipamOptions: stringRecord(ipam.Options, 'IPAM.Options'),
     });
     await this.serial(async () => {
+      // Checked again in turn: creates that ran at once all passed the checks above (and an automatic
+      // subnet was picked with an await in between), so two could take one name or one subnet.
+      const now = this.store.networks();
+      if (now.some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+      if (now.some((n) => n.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use by another network`);
+      const mine = cidr.parseCidr(row.subnet);
+      if (now.some((n) => n.subnet && cidr.overlaps(cidr.parseCidr(n.subnet), mine))) {
+        if (v4.length && typeof v4[0]?.Subnet === 'string' && v4[0].Subnet) throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+        row.subnet = await this.freeSubnet();
+        row.gateway = cidr.formatIp(cidr.parseCidr(row.subnet).base + 1);
+      }
       this.store.insertNetwork(row);
       try {
         await link.ensureBridges([this.bridgeSpec(row)], this.firewall);

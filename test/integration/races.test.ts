@@ -232,8 +232,16 @@ test('stop racing restart, pause racing stop', async () => {
 });
 
 test('network connect three times at once, connect racing disconnect and network rm', async () => {
-  const net = await call('POST', '/networks/create', { Name: 'racenet' });
-  assert.equal(net.status, 201, JSON.stringify(net.body));
+  // network create ×3: one name once (dockerd's 409), three names three distinct subnets.
+  const same = await race(...Array.from({ length: 3 }, () => () => call('POST', '/networks/create', { Name: 'racenet' })));
+  docker(same, 'network create ×3', [201, 409]);
+  assert.equal(same.filter((r) => r.status === 201).length, 1);
+  for (const r of same.filter((x) => x.status === 409)) assert.equal(r.body.message, 'network with name racenet already exists');
+  const many = await race(...[1, 2, 3].map((i) => () => call('POST', '/networks/create', { Name: `racemany${i}` })));
+  docker(many, 'network create of three names', [201]);
+  const subnets = await Promise.all([1, 2, 3].map(async (i) => (await call('GET', `/networks/racemany${i}`)).body.IPAM.Config[0].Subnet));
+  assert.equal(new Set(subnets).size, 3, `subnets ${subnets}`);
+  for (const i of [1, 2, 3]) assert.equal((await call('DELETE', `/networks/racemany${i}`)).status, 204);
   for (let round = 0; round < 3; round++) {
     const id = await running();
     const name = (await call('GET', `/containers/${id}/json`)).body.Name.slice(1);
