@@ -231,6 +231,22 @@ test('stop racing restart, pause racing stop', async () => {
   }
 });
 
+test('a pause landing in the middle of a stop does not hang the stop', async () => {
+  for (const lag of [100, 600, 1100]) {
+    const id = await running();
+    const stop = call('POST', `/containers/${id}/stop?t=1`);
+    await new Promise((r) => setTimeout(r, lag));
+    const p = await call('POST', `/containers/${id}/pause`);
+    docker([p], 'pause during stop', [204, 409]);
+    const st = await stop;
+    assert.equal(st.status, 204, `stop: ${st.status} ${JSON.stringify(st.body)}`);
+    const after = (await call('GET', `/containers/${id}/json`)).body.State.Status;
+    assert.equal(after, 'exited', `after stop+pause: ${after}`);
+    assert.equal((await call('DELETE', `/containers/${id}`)).status, 204);
+    await consistent('pause during stop');
+  }
+});
+
 test('network connect three times at once, connect racing disconnect and network rm', async () => {
   // network create ×3: one name once (dockerd's 409), three names three distinct subnets.
   const same = await race(...Array.from({ length: 3 }, () => () => call('POST', '/networks/create', { Name: 'racenet' })));
