@@ -109,11 +109,13 @@ export async function commitContainer(images: ImageStore, containers: ContainerS
   if (pause) await containers.pause(rec.Id, { transient: true });
   let img: ImageRecord;
   try {
-    img = await commitImage(images, {
+    // Under the container's lock: an rm racing the commit waits for it (or the commit gets rm's 404/409)
+    // instead of moving the upper dir away in the middle of the diff.
+    img = await containers.withFilesystem(rec.Id, () => commitImage(images, {
       parent, upperDir: join(containers.dir(rec.Id), 'upper'), config,
       history: { created_by: [rec.Path, ...rec.Args].join(' '), ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}) },
       author: o.author, comment: o.comment, tags: tag ? [tag] : [],
-    });
+    }), { mount: false });
   } finally {
     if (pause) await containers.unpause(rec.Id).catch(() => undefined);
   }

@@ -16,7 +16,7 @@ import type { ContainerFilesystem } from './archive.js';
 import { collectMounts } from './mounts.js';
 import { checkCreateBody } from './validate.js';
 import type {
-  ImageLookup, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
+  ImageLookup, ImageInfo, RootfsProvider, RuntimeDriver, SpecBuilder, VolumePlumbing, NetworkPlumbing, AttachStreams, ExitStatus, ExecHandle,
 } from './deps.js';
 import { signalNumber } from './signals.js';
 import { rotateIfNeeded, rotatedFiles } from './logs.js';
@@ -79,6 +79,20 @@ export class ContainerService {
   private logTimers = new Map<string, NodeJS.Timeout>();
   private restartTimers = new Map<string, NodeJS.Timeout>();
   private locks = new Map<string, Promise<unknown>>();
+  /** Containers an rm is under way for: a second rm gets dockerd's 409 instead of removing twice. */
+  private removing = new Set<string>();
+  /**
+   * Creates in flight: container id → image id. The record is inserted only at the end of create, so
+   * without this an rmi or image prune between the image lookup and the insert would delete the image
+   * (and its layers) under a container about to use it.
+   */
+  private creating = new Map<string, ImageInfo>();
+  /**
+   * Names taken by creates in flight (name → id), as dockerd's name registrar reserves a name when a
+   * create begins: of five `create --name x` at once, four fail at once with the name conflict instead
+   * of each preparing a rootfs and volumes first (and leaking anonymous volumes when they lose).
+   */
+  private reservedNames = new Map<string, string>();
   readonly execs = new Map<string, ExecRecord>();
   readonly health: HealthMonitor;
 
@@ -140,6 +154,22 @@ export class ContainerService {
     const image = this.d.images.get(config.Image);
     const ic = (image.config.config ?? {}) as Record<string, any>;
     const id = newId();
+    const holder = this.reservedNames.get(name) ?? this.store.byName(name)?.Id;
+    if (holder) throw conflict(nameConflict(name, holder));
+    this.reservedNames.set(name, id);
+    this.creating.set(id, image);
+    try {
+      return await this.createFrom(id, image, ic, name, config, hostConfig, networkingConfig);
+    } finally {
+      this.creating.delete(id);
+      this.reservedNames.delete(name);
+    }
+  }
+
+  private async createFrom(
+    id: string, image: ImageInfo, ic: Record<string, any>, name: string,
+    config: Record<string, any>, hostConfig: Record<string, any>, networkingConfig: Record<string, any>,
+  ): Promise<{ Id: string; Warnings: string[] }> {
     const merged = mergeConfig(config, ic, id);
     const args = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
@@ -183,7 +213,12 @@ export class ContainerService {
       }
       this.store.insert(rec);
     } catch (err) {
-      for (const m of mounts) if (m.Type === 'volume' && m.Name) this.d.volumes.release(m.Name, id);
+      for (const m of mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        this.d.volumes.release(m.Name, id);
+        // An anonymous volume made for this create belongs to nobody else: it goes with the failed create.
+        if (m.Anonymous) await this.d.volumes.remove(m.Name).catch(() => undefined);
+      }
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
@@ -654,7 +689,7 @@ export class ContainerService {
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`); // dockerd 28's capital C
     if (rec.State.Status !== 'running') throw conflict(`container ${rec.Id} is not running`);
     if (opts.transient) { rec.TransientPause = true; this.store.save(rec); } // before the freeze: see reconcile
-    await this.d.runtime.pause(rec.Id);
+    await this.d.runtime.pause(rec.Id).catch((err) => { throw this.goneOrStopped(ref, rec, err); });
     rec.State.Status = 'paused';
     this.store.save(rec);
     this.health.stop(rec.Id); // health hook: Docker skips checks while paused
@@ -664,7 +699,7 @@ export class ContainerService {
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`); // dockerd's capital C
-    await this.d.runtime.resume(rec.Id);
+    await this.d.runtime.resume(rec.Id).catch((err) => { throw this.goneOrStopped(ref, rec, err); });
     rec.State.Status = 'running';
     delete rec.TransientPause;
     this.store.save(rec);
@@ -672,12 +707,23 @@ export class ContainerService {
     this.d.events('container', 'unpause', rec.Id, { image: rec.Image, name: rec.Name });
   }
 
+  /**
+   * A runtime call on a container that a concurrent stop/kill/rm ended under it: the answer is dockerd's
+   * for the state it is now in (404 once removed, 409 "is not running"), not the runtime's own words.
+   */
+  private goneOrStopped(ref: string, rec: ContainerRecord, err: unknown): unknown {
+    const kind = (err as { kind?: string }).kind;
+    if (kind !== 'NotFound' && kind !== 'Conflict') return err;
+    if (!this.store.find(rec.Id)) return notFound(`No such container: ${ref}`, err);
+    return conflict(`container ${rec.Id} is not running`, err);
+  }
+
   rename(ref: string, newName: string): void {
     const rec = this.store.get(ref);
     if (!newName || !NAME_RE.test(newName)) throw invalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const name = newName.replace(/^\//, '');
     if (name === rec.Name) throw invalidArgument('Renaming a container with the same name as its current name');
-    const other = this.store.byName(name);
+    const other = this.store.byName(name) ?? (this.reservedNames.has(name) ? { Id: this.reservedNames.get(name)! } : undefined);
     if (other) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const old = rec.Name;
     rec.Name = name;
@@ -709,6 +755,18 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    // Concurrent rm of one container (compose down racing a CI cleanup): dockerd's SetRemovalInProgress
+    // answers the later ones 409 in these words; the first one does the work (and the one destroy event).
+    if (this.removing.has(rec.Id)) throw conflict(`removal of container ${ref} is already in progress`);
+    this.removing.add(rec.Id);
+    try {
+      await this.removeOnce(ref, rec, opts);
+    } finally {
+      this.removing.delete(rec.Id);
+    }
+  }
+
+  private async removeOnce(ref: string, rec: ContainerRecord, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     if (rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting') {
       if (rec.State.Status === 'restarting' && opts.force) await this.cancelRestart(rec);
     }
@@ -726,8 +784,14 @@ export class ContainerService {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }
     this.health.stop(rec.Id); // health hook
-    await this.locked(rec.Id, async () => {
-      if (!this.store.find(rec.Id)) return;
+    const removed = await this.locked(rec.Id, async () => {
+      if (!this.store.find(rec.Id)) return false;
+      // A start queued on the lock before this rm may have run meanwhile (prune racing a start): an rm
+      // without force must not take a running container down. With force, the runtime delete kills it.
+      const st = rec.State.Status;
+      if (!opts.force && (st === 'running' || st === 'paused' || st === 'restarting')) {
+        throw conflict(`cannot remove container "${ref}": container is ${st}: stop the container before removing or force remove`);
+      }
       const wasStarted = !rec.State.StartedAt.startsWith('0001');
       const cleaned = rec.State.Status === 'exited' || !wasStarted;
       rec.State.Status = 'removing';
@@ -742,6 +806,10 @@ export class ContainerService {
       await this.unmountShm(rec.Id);
       // Row first: a crash after this leaves only a directory for startup to sweep.
       this.store.delete(rec.Id);
+      // Attach sessions waiting for a start (an attach that arrived between the exit and this rm) would
+      // wait forever: their stream ends now, as dockerd's does when the container goes.
+      for (const s of this.pendingAttach.get(rec.Id) ?? []) s.onEnd();
+      this.pendingAttach.delete(rec.Id);
       for (const m of rec.Mounts) {
         if (m.Type !== 'volume' || !m.Name) continue;
         this.d.volumes.release(m.Name, rec.Id);
@@ -752,7 +820,9 @@ export class ContainerService {
       const trash = join(this.d.root, `.removing-${rec.Id}`);
       try { renameSync(this.dir(rec.Id), trash); } catch { /* already gone */ }
       setImmediate(() => rm(trash, { recursive: true, force: true }).catch(() => undefined));
+      return true;
     });
+    if (!removed) throw notFound(`No such container: ${ref}`);
     this.d.log.debug('removed', { id: rec.Id.slice(0, 12) });
     this.d.events('container', 'destroy', rec.Id, { image: rec.Image, name: rec.Name });
     this.notify(rec.Id, ['removed', 'next-exit', 'not-running'], rec.State.ExitCode);
@@ -853,7 +923,17 @@ export class ContainerService {
       consoleSize: Array.isArray(c.ConsoleSize) && c.ConsoleSize[0] ? { height: c.ConsoleSize[0], width: c.ConsoleSize[1] } : undefined,
       privileged: !!c.Privileged,
     };
-    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session, detach: !session });
+    // The container may end (rm -f, stop, kill) between the check above and the runtime's exec: then the
+    // answer is Docker's 404/409, not the runtime's "cannot open status file" as a 500.
+    const ended = (err: unknown): unknown => {
+      if (!this.store.find(rec.Id)) return notFound(`No such container: ${rec.Id}`, err);
+      if (this.removing.has(rec.Id) || rec.State.Status !== 'running') {
+        return conflict(`Container ${rec.Id} is not running`, err);
+      }
+      return err;
+    };
+    const handle = await this.d.runtime.exec(rec.Id, { process, tty: !!c.Tty, openStdin: !!c.AttachStdin && !!session, detach: !session })
+      .catch((err) => { throw ended(err); });
     e.handle = handle;
     if (session) {
       const streams = await handle.attach();
@@ -870,8 +950,11 @@ export class ContainerService {
         session.stdin.on('error', () => undefined);
       }
     }
-    const started = handle.start();
-    await started;
+    await handle.start().catch(async (err) => {
+      // A stop's exit may be recorded a moment after the runtime lost the container.
+      if (ended(err) === err) await this.exitRecorded(rec.Id, 500);
+      throw ended(err);
+    });
     e.Pid = handle.pid;
     e.Running = true;
     this.d.events('container', `exec_start: ${[e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments].join(' ')}`, rec.Id, { execID: id, image: rec.Image, name: rec.Name });
@@ -1009,11 +1092,24 @@ export class ContainerService {
   }
 
   imageInUse(imageId: string): string | undefined {
-    return this.store.all().find((r) => r.ImageId === imageId)?.Id;
+    const rec = this.store.all().find((r) => r.ImageId === imageId)?.Id;
+    if (rec) return rec;
+    for (const [id, image] of this.creating) if (image.id === imageId) return id;
+    return undefined;
+  }
+
+  /** Images containers are being created from right now: their layers are in use though no record says so yet (rmi -f). */
+  imagesInFlight(): ImageInfo[] {
+    return [...this.creating.values()];
   }
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** dockerd's words for a name another container has (the same as the store's at insert). */
+function nameConflict(name: string, id: string): string {
+  return `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`;
+}
 
 export function mergeEnv(base: string[], extra: string[]): string[] {
   const out = new Map<string, string>();

@@ -8,7 +8,7 @@ import { join, dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
 import os from 'node:os';
-import { openDb, EventBus, invalidArgument, type Logger } from '../util/index.js';
+import { openDb, EventBus, invalidArgument, notFound, type Logger } from '../util/index.js';
 import { LocalContentStore } from '../content/index.js';
 import { ImageStore } from '../images/index.js';
 import { Snapshotter, chainIds } from '../snapshots/index.js';
@@ -124,6 +124,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
       const keep = new Set<string>();
       for (const img of images.list()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
       for (const c of containers.list()) for (const dir of c.LayerDirs ?? []) keep.add(dir);
+      // A create in flight has no record yet: an rmi -f meanwhile must not take the layers it is about to mount.
+      for (const img of containers.imagesInFlight()) for (const id of chainIds(img.layers.map((l) => l.diffId))) keep.add(id);
       return keep;
     };
     layerGc = layerGc.then(async () => {
@@ -238,6 +240,14 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemo
     connect: async (net, body) => {
       const c = containers.get(body.Container);
       await network.connect(c.Id, net, { containerName: c.Name, aliases: body.EndpointConfig?.Aliases, ipv4Address: body.EndpointConfig?.IPAMConfig?.IPv4Address, macAddress: body.EndpointConfig?.MacAddress, hostname: c.Config.Hostname, links: body.EndpointConfig?.Links ?? undefined });
+      // An rm that ran while the connect waited its turn may have released the container's endpoints already
+      // (it marks the record 'removing' first): drop the one just recorded, or the network would keep an
+      // endpoint of a container that is gone.
+      const now = containers.store.find(c.Id);
+      if (!now || now.State.Status === 'removing') {
+        await network.release(c.Id).catch(() => undefined);
+        throw notFound(`No such container: ${body.Container}`);
+      }
       await refreshNetworkFiles(c.Id);
     },
     disconnect: async (net, body) => {

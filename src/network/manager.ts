@@ -245,6 +245,17 @@ export class NetworkManager {
       ipamOptions: stringRecord(ipam.Options, 'IPAM.Options'),
     });
     await this.serial(async () => {
+      // Checked again in turn: creates that ran at once all passed the checks above (and an automatic
+      // subnet was picked with an await in between), so two could take one name or one subnet.
+      const now = this.store.networks();
+      if (now.some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+      if (now.some((n) => n.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use by another network`);
+      const mine = cidr.parseCidr(row.subnet);
+      if (now.some((n) => n.subnet && cidr.overlaps(cidr.parseCidr(n.subnet), mine))) {
+        if (v4.length && typeof v4[0]?.Subnet === 'string' && v4[0].Subnet) throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+        row.subnet = await this.freeSubnet();
+        row.gateway = cidr.formatIp(cidr.parseCidr(row.subnet).base + 1);
+      }
       this.store.insertNetwork(row);
       try {
         await link.ensureBridges([this.bridgeSpec(row)], this.firewall);
@@ -390,8 +401,11 @@ export class NetworkManager {
 
   async connect(containerId: string, network: string, opts: ConnectOpts): Promise<EndpointSettings> {
     checkId(containerId);
-    const n = this.find(network);
+    let n = this.find(network);
     return this.serial(async () => {
+      // Looked up again in turn: a `network rm` queued before this connect may have deleted it (404 then,
+      // not an endpoint on a network that no longer exists).
+      n = this.find(n.id);
       const eps = this.store.endpoints(containerId);
       if (eps.some((e) => e.network_id === n.id)) {
         throw forbidden(`endpoint with name ${stripSlash(opts.containerName)} already exists in network ${n.name}`);

@@ -161,7 +161,7 @@ export class VolumeStore {
   // ------------------------------------------------------------ API
 
   /** POST /volumes/create. Creating an existing name returns the existing volume, as Docker does. */
-  async create(body: VolumeCreateBody = {}): Promise<Volume> {
+  async create(body: VolumeCreateBody = {}, opts: { acquireFor?: string } = {}): Promise<Volume> {
     let name = body.Name ?? '';
     let labels = body.Labels ?? null;
     if (name === '') {
@@ -172,7 +172,10 @@ export class VolumeStore {
     return this.lock.run(name, async () => {
       const existing = this.row(name);
       if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
-      if (existing) return this.toApi(existing);
+      // A container's reference is taken under the same lock as the lookup/create: a `volume rm` queued
+      // meanwhile then sees the volume in use (409) instead of deleting it under a container being made.
+      const take = () => { if (opts.acquireFor) this.db.prepare('INSERT OR IGNORE INTO volumes_refs (name, ref) VALUES (?, ?)').run(name, opts.acquireFor); };
+      if (existing) { take(); return this.toApi(existing); }
       const bad = checkVolumeName(name);
       if (bad) throw invalidArgument(`create ${name}: ${bad}`);
       const options = body.DriverOpts ?? null;
@@ -190,6 +193,7 @@ export class VolumeStore {
         populated: 0,
       };
       this.db.prepare('INSERT INTO volumes_volumes (name, driver, created_at, labels, options, populated) VALUES (@name, @driver, @created_at, @labels, @options, @populated)').run(row);
+      take();
       this.events('volume', 'create', name, { driver });
       return this.toApi(row);
     });
@@ -351,9 +355,8 @@ export class VolumeStore {
     // Driver options and labels (from --mount volume-opt/volume-label) apply only to a volume made here.
     const extra = { ...(opts.driverOpts ? { DriverOpts: opts.driverOpts } : {}) };
     const labels = { ...(opts.labels ?? {}), ...(opts.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
-    if (!name || !this.row(name)) vol = await this.create({ ...(name ? { Name: name } : {}), ...extra, ...(Object.keys(labels).length ? { Labels: labels } : {}) });
-    else vol = this.get(name);
-    this.acquire(vol.Name, opts.containerId);
+    if (!name || !this.row(name)) vol = await this.create({ ...(name ? { Name: name } : {}), ...extra, ...(Object.keys(labels).length ? { Labels: labels } : {}) }, { acquireFor: opts.containerId });
+    else vol = await this.create({ Name: name }, { acquireFor: opts.containerId }); // the existing one, referenced under its lock
     await this.mount(vol.Name);
     return { name: vol.Name, mountpoint: vol.Mountpoint, fresh: this.mustRow(vol.Name).populated === 0 };
   }

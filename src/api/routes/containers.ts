@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { invalidArgument, conflict, notFound, notImplemented, type Logger } from '../../util/index.js';
+import { invalidArgument, conflict, notFound, notImplemented, errorKind, type Logger } from '../../util/index.js';
 import {
   type ContainerService, type ContainerRecord, type AttachSession, inspectView, listView, healthFilterValue, HEALTH_FILTER_VALUES,
 } from '../../containers/index.js';
@@ -372,7 +372,14 @@ export function containerRoutes(r: Router, be: ContainersBackend): void {
       if (filters['label!'] && !filters['label!'].every((l) => !matchLabels([l], c.Config.Labels))) continue;
       // SpaceReclaimed is the writable layers' size, as dockerd counts it.
       const rw = be.diskUsage ? (await be.diskUsage(c.Id).catch(() => ({ rw: 0 }))).rw : 0;
-      await svc.remove(c.Id, {});
+      // A container that a concurrent start got running, or that another rm took, is not pruned: dockerd
+      // skips a container it cannot remove rather than failing the whole prune.
+      const skip = await svc.remove(c.Id, {}).then(() => false, (err) => {
+        const kind = errorKind(err);
+        if (kind === 'Conflict' || kind === 'NotFound') return true;
+        throw err;
+      });
+      if (skip) continue;
       deleted.push(c.Id);
       reclaimed += rw;
     }
