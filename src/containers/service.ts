@@ -82,7 +82,7 @@ export class ContainerService {
   /** Containers an rm is under way for: a second rm gets dockerd's 409 instead of removing twice. */
   private removing = new Set<string>();
   /**
-   * Creates in flight: container id → image id. The record is inserted only at the end of create, so
+   * Creates in flight: container id → the image it is made from. The record is inserted only at the end of create, so
    * without this an rmi or image prune between the image lookup and the insert would delete the image
    * (and its layers) under a container about to use it.
    */
