@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { api as engineApi } from './engine-api.mjs';
 import { Resolver } from 'node:dns/promises';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -35,18 +36,7 @@ function stats(samples) {
 }
 
 /** One Engine API call over the daemon's socket; resolves with the parsed body. */
-function api(agent, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: sock, agent, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => (res.statusCode >= 300 ? reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)) : resolve(text ? JSON.parse(text) : null)));
-    });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const api = (agent, method, path, body) => engineApi(agent, sock, method, path, body);
 
 /** Wait until every container has marked `dir`; ms since t0, or NaN with the count still missing. */
 async function allMarked(dir, t0) {

@@ -13,6 +13,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
+import { api } from './engine-api.mjs';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
@@ -53,20 +54,6 @@ function floor(runtime) {
     const r = spawnSync(runtime, ['--root', root, 'run', `bench${i}`], { cwd: bundle, stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`${runtime} run failed`);
   }, runs);
-}
-
-/** One Engine API call over the daemon's socket (keep-alive agent): resolves with the parsed body. */
-function api(agent, sock, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: sock, agent, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => (res.statusCode >= 300 ? reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)) : resolve(text ? JSON.parse(text) : null)));
-    });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
 }
 
 /**
